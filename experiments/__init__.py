@@ -1,0 +1,1 @@
+"""Synthetic labeling platform (generator), policy simulation, A/B analysis, forecasting."""

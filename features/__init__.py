@@ -1,0 +1,1 @@
+"""Feature definitions: pure DataFrame -> DataFrame functions and the feature-set registry."""

@@ -1,0 +1,1 @@
+"""How the stack starts: Delta jar resolution, Spark defaults, Airflow home, local cluster."""

@@ -1,0 +1,104 @@
+"""The shape of a contract, and helpers to declare expectations tersely.
+
+An expectation here is a plain description (GX class name + kwargs + severity);
+``jobs.quality`` turns it into a Great Expectations object at validation time, so
+importing a contract stays cheap and free of GX.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from typing import Any, Literal
+
+from pyspark.sql.types import StructType
+
+Severity = Literal["error", "warn"]
+Layer = Literal["raw", "bronze", "silver", "features", "scoring", "allocation", "ops"]
+WriteMode = Literal["replace_partition", "merge", "append", "overwrite"]
+
+
+@dataclass(frozen=True)
+class Expectation:
+    """One GX expectation: ``gx.expectations.<kind>(**kwargs)``; ``error`` blocks publication."""
+
+    kind: str
+    kwargs: dict[str, Any]
+    severity: Severity = "error"
+    note: str = ""
+
+    @property
+    def label(self) -> str:
+        target = self.kwargs.get("column") or self.kwargs.get("column_list") or ""
+        return f"{self.kind}({target})" if target else self.kind
+
+
+@dataclass(frozen=True)
+class TableContract:
+    """Everything a job, a gate or a test needs to know about one table."""
+
+    layer: Layer
+    name: str
+    schema: StructType
+    keys: tuple[str, ...]
+    partition_by: tuple[str, ...] = ()
+    write_mode: WriteMode = "replace_partition"
+    expectations: tuple[Expectation, ...] = ()
+    description: str = ""
+    # For replace_partition tables: the column that carries the logical date.
+    logical_date_column: str | None = None
+    # Delta table properties set when the table is created.
+    properties: dict[str, str] = field(default_factory=dict)
+
+    @property
+    def qualified_name(self) -> str:
+        return f"{self.layer}.{self.name}"
+
+    @property
+    def columns(self) -> list[str]:
+        return [f.name for f in self.schema.fields]
+
+    def field_type(self, column: str):
+        return self.schema[column].dataType
+
+
+# --- terse constructors for the expectations used across contracts -------------------------
+
+
+def not_null(*columns: str, severity: Severity = "error", mostly: float | None = None) -> list[Expectation]:
+    extra = {"mostly": mostly} if mostly is not None else {}
+    return [Expectation("ExpectColumnValuesToNotBeNull", {"column": c, **extra}, severity) for c in columns]
+
+
+def unique(*columns: str, severity: Severity = "error") -> Expectation:
+    if len(columns) == 1:
+        return Expectation("ExpectColumnValuesToBeUnique", {"column": columns[0]}, severity)
+    return Expectation("ExpectCompoundColumnsToBeUnique", {"column_list": list(columns)}, severity)
+
+
+def in_set(column: str, values: Sequence[Any], severity: Severity = "error", mostly: float | None = None) -> Expectation:
+    extra = {"mostly": mostly} if mostly is not None else {}
+    return Expectation("ExpectColumnValuesToBeInSet", {"column": column, "value_set": list(values), **extra}, severity)
+
+
+def between(
+    column: str,
+    min_value: Any = None,
+    max_value: Any = None,
+    severity: Severity = "error",
+    mostly: float | None = None,
+) -> Expectation:
+    kwargs: dict[str, Any] = {"column": column, "min_value": min_value, "max_value": max_value}
+    if mostly is not None:
+        kwargs["mostly"] = mostly
+    return Expectation("ExpectColumnValuesToBeBetween", kwargs, severity)
+
+
+def rows_between(min_value: int | None = None, max_value: int | None = None, severity: Severity = "error") -> Expectation:
+    return Expectation("ExpectTableRowCountToBeBetween", {"min_value": min_value, "max_value": max_value}, severity)
+
+
+def columns_match(schema: StructType, severity: Severity = "error") -> Expectation:
+    return Expectation(
+        "ExpectTableColumnsToMatchSet", {"column_set": [f.name for f in schema.fields], "exact_match": True}, severity
+    )

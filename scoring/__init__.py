@@ -1,0 +1,1 @@
+"""Probabilistic confidence models and allocation scoring/matching, as pure functions."""
