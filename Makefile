@@ -36,7 +36,7 @@ $(INSTALLED): pyproject.toml infra/constraints.txt
 	@command -v java >/dev/null || { echo "Java 17 is required (java not on PATH)"; exit 1; }
 	@test -x $(PY) || $(PYTHON) -m venv $(VENV)
 	$(PIP) install -q --upgrade pip
-	$(PIP) install -q -c infra/constraints.txt -e '.[dev]'
+	$(PIP) install -q -c infra/constraints.txt --config-settings editable_mode=compat -e '.[dev]'
 	$(PIP) install -q --no-deps $(SPARK_PROVIDER)
 	@touch $@
 

@@ -6,6 +6,7 @@
 
 from __future__ import annotations
 
+import importlib.util
 import json
 import os
 import subprocess
@@ -36,6 +37,10 @@ def configure(home: Path | None = None, spark_master: str | None = None) -> Path
     if bin_dir not in os.environ.get("PATH", "").split(os.pathsep):
         os.environ["PATH"] = bin_dir + os.pathsep + os.environ.get("PATH", "")
     os.environ.setdefault("PYSPARK_PYTHON", sys.executable)
+    # The pip-installed spark-submit script needs SPARK_HOME (the pyspark package folder).
+    spec = importlib.util.find_spec("pyspark")
+    if spec and spec.submodule_search_locations:
+        os.environ.setdefault("SPARK_HOME", list(spec.submodule_search_locations)[0])
     home.mkdir(parents=True, exist_ok=True)
     return home
 

@@ -127,7 +127,8 @@ def write_spark_defaults(jars: list[str], dest: Path = SPARK_DEFAULTS_FILE) -> P
     lines = ["# written by `make jars` (python -m infra.delta_jars); pass with --properties-file",
              f"spark.jars {','.join(jars)}"]
     lines += [f"{k} {v}" for k, v in DELTA_CONF.items()]
-    lines += ["spark.sql.session.timeZone UTC", "spark.sql.execution.arrow.pyspark.enabled true"]
+    lines += ["spark.sql.session.timeZone UTC", "spark.sql.execution.arrow.pyspark.enabled true",
+              f"spark.pyspark.python {sys.executable}", f"spark.pyspark.driver.python {sys.executable}"]
     dest.write_text("\n".join(lines) + "\n")
     return dest
 

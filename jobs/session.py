@@ -22,7 +22,7 @@ from infra.spark_defaults import DELTA_CONF, SMALL_MACHINE_CONF
 
 log = logging.getLogger("labelops.session")
 
-PROJECT_PACKAGES = ("jobs", "features", "schemas", "scoring", "experiments", "infra")
+PROJECT_PACKAGES = ("jobs", "transforms", "features", "schemas", "scoring", "experiments", "infra")
 MASTER_ENV = "LABELOPS_MASTER"
 
 

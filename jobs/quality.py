@@ -1,0 +1,185 @@
+"""Great Expectations gates: a table's suite (from its contract) runs on the DataFrame
+*before* it is published, so a failed gate leaves the last published version intact.
+
+Error-severity failures block; warn-severity failures are logged and kept in the
+result. Results (our compact JSON) and GX Data Docs are kept under the quality
+root (``<lake>/_quality`` for a local lake).
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import os
+from dataclasses import asdict, dataclass, field
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+from pyspark.sql import DataFrame
+
+from schemas.contract import Expectation, TableContract
+
+log = logging.getLogger("labelops.quality")
+
+_GX_SEVERITY = {"error": "critical", "warn": "warning"}
+_DATASOURCE = "labelops_spark"
+
+
+@dataclass
+class Outcome:
+    expectation: str
+    severity: str
+    success: bool
+    unexpected_count: int | None = None
+    element_count: int | None = None
+    observed: Any = None
+    sample: list[Any] = field(default_factory=list)
+
+    def describe(self) -> str:
+        if self.unexpected_count is not None:
+            total = f" of {self.element_count}" if self.element_count is not None else ""
+            sample = f", e.g. {self.sample[:3]}" if self.sample else ""
+            return f"{self.expectation}: {self.unexpected_count} unexpected{total}{sample}"
+        return f"{self.expectation}: observed {self.observed}"
+
+
+@dataclass
+class GateResult:
+    table: str
+    run_id: str
+    logical_date: str | None
+    outcomes: list[Outcome]
+    docs_index: str | None = None
+    result_file: str | None = None
+
+    @property
+    def failures(self) -> list[Outcome]:
+        return [o for o in self.outcomes if not o.success and o.severity == "error"]
+
+    @property
+    def warnings(self) -> list[Outcome]:
+        return [o for o in self.outcomes if not o.success and o.severity == "warn"]
+
+    @property
+    def passed(self) -> bool:
+        return not self.failures
+
+    def summary(self) -> str:
+        text = (f"gate {self.table}: {len(self.outcomes)} expectations, "
+                f"{len(self.failures)} failed, {len(self.warnings)} warnings")
+        if self.failures:
+            text += " | FAILED: " + "; ".join(o.describe() for o in self.failures)
+        if self.warnings:
+            text += " | warn: " + "; ".join(o.describe() for o in self.warnings)
+        return text
+
+    def to_json(self) -> str:
+        return json.dumps({**asdict(self), "passed": self.passed}, default=str, indent=1)
+
+
+class GateFailed(RuntimeError):
+    """A stage's output broke an error-severity expectation: nothing was published."""
+
+    def __init__(self, result: GateResult):
+        self.result = result
+        where = f" Data Docs: {result.docs_index}." if result.docs_index else ""
+        super().__init__(
+            f"Quality gate failed for table {result.table} (logical date {result.logical_date}, run "
+            f"{result.run_id}); nothing was published and the previous table version is unchanged. "
+            + "Failed expectations: " + "; ".join(o.describe() for o in result.failures)
+            + f".{where} Fix the input data (see the quarantine table and the upstream run) or, if "
+            "the rule is wrong, its contract in schemas/."
+        )
+
+
+def _to_gx(exp: Expectation):
+    import great_expectations.expectations as gxe
+
+    cls = getattr(gxe, exp.kind)
+    return cls(**exp.kwargs, severity=_GX_SEVERITY[exp.severity],
+               meta={"labelops_label": exp.label, "labelops_severity": exp.severity})
+
+
+class QualityGate:
+    """Validates DataFrames with GX; one (lazily created) GX context per process."""
+
+    def __init__(self, quality_root: str | None):
+        self.quality_root = Path(quality_root) if quality_root else None
+        self._context = None
+
+    def _get_context(self):
+        if self._context is None:
+            os.environ.setdefault("GX_ANALYTICS_ENABLED", "false")
+            import great_expectations as gx
+            from great_expectations.data_context.types.base import ProgressBarsConfig
+
+            if self.quality_root is not None:
+                self.quality_root.mkdir(parents=True, exist_ok=True)
+                ctx = gx.get_context(mode="file", project_root_dir=str(self.quality_root))
+            else:
+                ctx = gx.get_context(mode="ephemeral")
+            ctx.variables.progress_bars = ProgressBarsConfig(globally=False)
+            self._context = ctx
+        return self._context
+
+    def validate(self, df: DataFrame, contract: TableContract, *, run_id: str,
+                 logical_date: str | None) -> GateResult:
+        import great_expectations as gx
+
+        ctx = self._get_context()
+        table = contract.qualified_name
+        try:
+            source = ctx.data_sources.get(_DATASOURCE)
+        except (KeyError, ValueError):
+            source = ctx.data_sources.add_spark(_DATASOURCE)
+        try:
+            asset = source.get_asset(table)
+        except LookupError:
+            asset = source.add_dataframe_asset(name=table)
+        try:
+            batch_def = asset.get_batch_definition("whole")
+        except (KeyError, ValueError, LookupError):
+            batch_def = asset.add_batch_definition_whole_dataframe("whole")
+        suite = ctx.suites.add_or_update(
+            gx.ExpectationSuite(name=table, expectations=[_to_gx(e) for e in contract.expectations])
+        )
+        vdef = ctx.validation_definitions.add_or_update(
+            gx.ValidationDefinition(name=table, data=batch_def, suite=suite)
+        )
+        actions = []
+        if self.quality_root is not None:
+            actions.append(gx.checkpoint.UpdateDataDocsAction(name="docs"))
+        checkpoint = ctx.checkpoints.add_or_update(
+            gx.Checkpoint(name=f"gate_{table}", validation_definitions=[vdef], actions=actions,
+                          result_format={"result_format": "SUMMARY", "partial_unexpected_count": 5})
+        )
+        run = checkpoint.run(batch_parameters={"dataframe": df})
+        outcomes = []
+        for vres in run.run_results.values():
+            for res in vres.results:
+                cfg = res.expectation_config
+                meta = cfg.meta or {}
+                r = res.result or {}
+                outcomes.append(Outcome(
+                    expectation=meta.get("labelops_label", cfg.type),
+                    severity=meta.get("labelops_severity", "error"),
+                    success=bool(res.success),
+                    unexpected_count=r.get("unexpected_count"),
+                    element_count=r.get("element_count"),
+                    observed=r.get("observed_value"),
+                    sample=[str(v) for v in (r.get("partial_unexpected_list") or [])][:5],
+                ))
+                if res.exception_info and res.exception_info.get("raised_exception"):
+                    outcomes[-1].success = False
+                    outcomes[-1].observed = res.exception_info.get("exception_message")
+        result = GateResult(table=table, run_id=run_id, logical_date=logical_date, outcomes=outcomes)
+        if self.quality_root is not None:
+            result.docs_index = str(self.quality_root / "gx" / "uncommitted" / "data_docs" / "local_site" / "index.html")
+            out = self.quality_root / "results" / table / (logical_date or "none")
+            out.mkdir(parents=True, exist_ok=True)
+            stamp = datetime.now(UTC).strftime("%Y%m%dT%H%M%S")
+            result.result_file = str(out / f"{stamp}_{run_id}.json")
+            Path(result.result_file).write_text(result.to_json())
+        (log.info if result.passed else log.error)(result.summary())
+        return result

@@ -1,0 +1,1 @@
+"""Pure DataFrame -> DataFrame transformations of the ingest and silver stages."""
