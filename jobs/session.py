@@ -69,7 +69,13 @@ def build_spark(
     master: str | None = None,
     extra_conf: Mapping[str, str] | None = None,
 ) -> SparkSession:
-    """A Delta-enabled session. Fails fast, naming `make jars`, if the Delta jars are missing."""
+    """A Delta-enabled session. Fails fast, naming `make jars`, if the Delta jars are missing.
+
+    An already active session (a test's, or a notebook's) is returned untouched, so jobs
+    called in-process never reconfigure it."""
+    active = SparkSession.getActiveSession()
+    if active is not None:
+        return active
     os.environ.setdefault("PYSPARK_PYTHON", sys.executable)
     builder = SparkSession.builder.appName(app_name)
     conf = {**SMALL_MACHINE_CONF, **DELTA_CONF}
