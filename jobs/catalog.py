@@ -12,7 +12,7 @@ from schemas.contract import TableContract
 
 def all_contracts() -> list[TableContract]:
     """Contracts in pipeline order. Later stages register theirs here."""
-    contracts: list[TableContract] = [*bronze.BY_SOURCE.values(), bronze.QUARANTINE, *silver.ALL]
+    contracts: list[TableContract] = [*bronze.BY_SOURCE.values(), bronze.QUARANTINE, bronze.INGEST_AUDIT, *silver.ALL]
     for module in ("schemas.features", "schemas.confidence", "schemas.allocation"):
         try:
             mod = __import__(module, fromlist=["ALL"])

@@ -23,6 +23,9 @@ from datetime import UTC, date, datetime
 from pyspark.sql import DataFrame, SparkSession
 
 from jobs import delta_io
+from jobs.exit_codes import ERROR as EXIT_ERROR
+from jobs.exit_codes import GATE_FAILED as EXIT_GATE
+from jobs.exit_codes import OK as EXIT_OK
 from jobs.lake import RAW_ENV, Lake
 from jobs.quality import GateFailed, GateResult, QualityGate
 from jobs.runs import RunRecord, code_version, record_run
@@ -30,7 +33,6 @@ from schemas.contract import TableContract
 
 log = logging.getLogger("labelops.job")
 
-EXIT_OK, EXIT_ERROR, EXIT_GATE = 0, 1, 2
 
 
 def setup_logging() -> None:

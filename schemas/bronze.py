@@ -6,10 +6,19 @@ reason; for every source file, lines in = bronze rows + quarantined rows.
 
 from __future__ import annotations
 
-from pyspark.sql.types import DateType, LongType, StringType, StructField, StructType
+from pyspark.sql.types import (
+    ArrayType,
+    BooleanType,
+    DateType,
+    DoubleType,
+    LongType,
+    StringType,
+    StructField,
+    StructType,
+)
 
 from schemas import raw
-from schemas.contract import TableContract, in_set, not_null, unique
+from schemas.contract import Expectation, TableContract, between, in_set, not_null, unique
 from schemas.reference import EVENT_TYPES, JUDGMENT_STATUSES, LABELER_STATUSES, QUEUES
 
 LINEAGE_FIELDS = [
@@ -91,5 +100,46 @@ QUARANTINE = TableContract(
     expectations=tuple(
         not_null("source", "ingest_date", "source_file", "line_number", "reason", "detail")
         + [unique("source", "source_file", "line_number"), in_set("reason", Reason.ALL)]
+    ),
+)
+
+
+# Above this share of quarantined lines a day's export is treated as broken and the ingest
+# gate fails (nothing is published, the DAG stops); above WARN_QUARANTINE_SHARE it warns.
+MAX_QUARANTINE_SHARE: dict[str, float] = {"judgments": 0.20, "tasks": 0.20, "labelers": 0.20, "events": 0.20}
+WARN_QUARANTINE_SHARE = 0.02
+
+INGEST_AUDIT = TableContract(
+    layer="bronze",
+    name="ingest_audit",
+    schema=StructType([
+        StructField("ingest_date", DateType(), False),
+        StructField("source", StringType(), False),
+        StructField("files", LongType(), False),
+        StructField("lines", LongType(), False),
+        StructField("bronze_rows", LongType(), False),
+        StructField("quarantined_rows", LongType(), False),
+        StructField("quarantine_share", DoubleType(), False),
+        StructField("max_quarantine_share", DoubleType(), False),
+        StructField("reconciled", BooleanType(), False),
+        StructField("extra_fields", ArrayType(StringType()), False),
+        StructField("missing_columns", ArrayType(StringType()), False),
+    ]),
+    keys=("ingest_date", "source"),
+    partition_by=("ingest_date",),
+    logical_date_column="ingest_date",
+    write_mode="replace_partition",
+    description="Per day and source: lines in, bronze rows, quarantined rows (lines = bronze + quarantined), "
+    "schema drift. Its gate stops the pipeline when a day's export is mostly garbage.",
+    expectations=tuple(
+        not_null("ingest_date", "source", "lines", "bronze_rows", "quarantined_rows")
+        + [
+            unique("ingest_date", "source"),
+            in_set("reconciled", [True]),
+            Expectation("ExpectColumnPairValuesAToBeGreaterThanB",
+                        {"column_A": "max_quarantine_share", "column_B": "quarantine_share", "or_equal": True},
+                        "error", "a day's export with too many bad lines is broken: stop, do not publish"),
+            between("quarantine_share", 0, WARN_QUARANTINE_SHARE, severity="warn"),
+        ]
     ),
 )

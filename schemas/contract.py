@@ -30,6 +30,8 @@ class Expectation:
     @property
     def label(self) -> str:
         target = self.kwargs.get("column") or self.kwargs.get("column_list") or ""
+        if "column_A" in self.kwargs:
+            target = f"{self.kwargs['column_A']}, {self.kwargs['column_B']}"
         return f"{self.kind}({target})" if target else self.kind
 
 

@@ -157,6 +157,11 @@ def parse_value(text: Column, field: RawField) -> Column:
     raise ValueError(f"unknown field kind {kind!r} for {field.name}")
 
 
+def _any_outside(values: Column, allowed: Column) -> Column:
+    """True when some element of an array column is not in ``allowed``."""
+    return F.exists(values, lambda x: ~F.array_contains(allowed, x))
+
+
 def _queue_labels_map() -> Column:
     pairs = []
     for q in QUEUES.values():
@@ -190,7 +195,7 @@ def with_checks(records_df: DataFrame, source: RawSource, logical_date: date) ->
         if f.allowed is not None:
             allowed = F.array(*[F.lit(a) for a in f.allowed])
             if f.kind == "list":
-                bad = F.exists(value, lambda x: ~F.array_contains(allowed, x))
+                bad = _any_outside(value, allowed)
             else:
                 bad = ~F.array_contains(allowed, text)
             reason = Reason.UNKNOWN_QUEUE if f.name == "queue" else Reason.INVALID_VALUE

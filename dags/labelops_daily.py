@@ -1,0 +1,74 @@
+"""
+### labelops_daily
+
+Every day, for the logical date `ds`: raw platform exports -> bronze (+ quarantine)
+-> silver -> ... each stage a `spark-submit` of one job in `jobs/`, in the order of
+`jobs.registry.DAILY`. Every job gates its output with Great Expectations before it
+publishes, so a failed gate fails its task and stops everything downstream; the
+last published table versions stay readable.
+
+Params (override per run with `--conf '{"lake": ..., "raw": ...}'`):
+- `lake`: lake root (local folder or s3a://...); default `$LABELOPS_LAKE` or `<repo>/lakehouse`
+- `raw`: raw landing root; default `$LABELOPS_RAW`
+
+Spark: connection `spark_default` (`AIRFLOW_CONN_SPARK_DEFAULT`, `local[*]` unless set,
+e.g. `{"conn_type":"spark","host":"spark://host:7077"}`); jars and confs from
+`infra/spark-defaults.conf` (written by `make jars`).
+"""
+
+from __future__ import annotations
+
+import os
+from datetime import datetime, timedelta
+from pathlib import Path
+
+from airflow.sdk import DAG
+
+from infra.airflow_operator import LabelopsSparkSubmitOperator
+from jobs.registry import DAILY, JOBS
+
+REPO = Path(__file__).resolve().parent.parent
+SPARK_PROPERTIES = REPO / "infra" / "spark-defaults.conf"
+
+default_args = {
+    "owner": "labelops",
+    "retries": 2,
+    "retry_delay": timedelta(minutes=1),
+    "retry_exponential_backoff": True,
+    "max_retry_delay": timedelta(minutes=10),
+}
+
+with DAG(
+    dag_id="labelops_daily",
+    description="raw exports -> bronze -> silver -> features -> confidence -> allocation, gated",
+    doc_md=__doc__,
+    schedule="@daily",
+    start_date=datetime(2026, 1, 1),
+    catchup=False,
+    max_active_runs=1,
+    default_args=default_args,
+    tags=["labelops", "spark", "delta", "daily"],
+    params={
+        "lake": os.environ.get("LABELOPS_LAKE", str(REPO / "lakehouse")),
+        "raw": os.environ.get("LABELOPS_RAW", ""),
+    },
+) as dag:
+    upstream = None
+    for name in DAILY:
+        job = JOBS[name]
+        args = ["--date", "{{ ds }}", "--lake", "{{ params.lake }}",
+                "--run-id", "{{ run_id }}.{{ ti.task_id }}.{{ ti.try_number }}"]
+        if job.needs_raw:
+            args += ["--raw", "{{ params.raw }}"]
+        task = LabelopsSparkSubmitOperator(
+            task_id=name,
+            doc_md=f"`{job.module}`: {job.summary}",
+            application=job.script,
+            application_args=args,
+            conn_id="spark_default",
+            name=f"labelops-{name}-{{{{ ds }}}}",
+            properties_file=str(SPARK_PROPERTIES),
+        )
+        if upstream is not None:
+            upstream >> task
+        upstream = task
