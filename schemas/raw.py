@@ -12,14 +12,6 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Literal
 
-from schemas.reference import (
-    EVENT_TYPES,
-    JUDGMENT_STATUSES,
-    LABELER_STATUSES,
-    MODALITIES,
-    PRIORITIES,
-    QUEUES,
-)
 from pyspark.sql.types import (
     ArrayType,
     BooleanType,
@@ -31,6 +23,15 @@ from pyspark.sql.types import (
     StructField,
     StructType,
     TimestampType,
+)
+
+from schemas.reference import (
+    EVENT_TYPES,
+    JUDGMENT_STATUSES,
+    LABELER_STATUSES,
+    MODALITIES,
+    PRIORITIES,
+    QUEUES,
 )
 
 Kind = Literal["string", "timestamp", "date", "double", "int", "bool", "list"]
