@@ -29,11 +29,12 @@ JOBS: dict[str, JobSpec] = {
     for j in (
         JobSpec("ingest", "jobs.ingest", "raw exports -> bronze + quarantine", needs_raw=True),
         JobSpec("silver", "jobs.silver", "bronze -> deduplicated, conformed silver"),
+        JobSpec("confidence", "jobs.confidence", "silver judgments -> task posteriors, labeler confusion, model runs"),
     )
 }
 
 # The daily DAG runs these in this order (each after the previous one succeeded).
-DAILY = ["ingest", "silver"]
+DAILY = ["ingest", "silver", "confidence"]
 
 
 def get(name: str) -> JobSpec:
