@@ -1,0 +1,144 @@
+"""Dawid-Skene at pipeline scale: labelops' Spark engine vs crowd-kit's DawidSkene, same data.
+
+    .venv/bin/python bench/confidence.py                       # 10M judgments, 20 iterations
+    .venv/bin/python bench/confidence.py --judgments 1000000   # quicker
+
+Generates ~N judgments (K=4, N/5 tasks, 5,000 labelers with confusion matrices, 3-7
+labels per task; ``experiments.crowd_sim``), writes them to Parquet, then times
+
+- labelops: Parquet -> Spark engine (encode + cache blocks) -> N_ITER EM iterations ->
+  posteriors with label/confidence/entropy materialized (cached and counted);
+- crowd-kit: ``DawidSkene(n_iter=N_ITER, tol=-inf).fit_predict`` on the same rows as a
+  pandas DataFrame already in memory (its reading time is not counted).
+
+Both start from majority vote and run exactly N_ITER iterations (tol disabled). Accuracy
+is against the generator's truth. Stage timings go to stderr; the last stdout line is one
+JSON object.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import logging
+import os
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+from experiments.crowd_sim import make_crowd, simulate  # noqa: E402
+
+log = logging.getLogger("bench.confidence")
+
+
+def generate(args: argparse.Namespace, out: Path) -> tuple[Path, Path, int]:
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    n_tasks = args.judgments // 5
+    crowd = make_crowd(args.labelers, args.k, seed=args.seed)
+    j = simulate(crowd, n_tasks, min_labels=3, max_labels=7, seed=args.seed + 1)
+    out.mkdir(parents=True, exist_ok=True)
+    data = out / f"judgments_{args.judgments}.parquet"
+    truth = out / f"truth_{args.judgments}.parquet"
+    pq.write_table(pa.table({"task_id": j.task, "labeler_id": j.worker, "label": j.label}), data)
+    pq.write_table(pa.table({"task_id": np.arange(n_tasks, dtype=np.int64), "truth": j.truth}), truth)
+    return data, truth, j.n
+
+
+def run_labelops(args: argparse.Namespace, data: Path, truth: Path) -> tuple[float, float, dict]:
+    from pyspark.sql import functions as F
+
+    from jobs.session import build_spark
+    from scoring.class_space import ClassSpace
+    from scoring.em import EmConfig
+    from scoring.posterior_columns import with_confidence_columns
+    from scoring.spark_engine import SparkEngine
+
+    spark = build_spark("bench-confidence", master=args.master,
+                        extra_conf={"spark.driver.memory": args.driver_memory, "spark.ui.enabled": "false"})
+    stages = {}
+    t0 = time.perf_counter()
+    judgments = spark.read.parquet(str(data))
+    space = ClassSpace.single([str(c) for c in range(args.k)])
+    n_partitions = args.partitions or SparkEngine.partitions_for(args.judgments, spark.sparkContext.defaultParallelism)
+    engine = SparkEngine.from_judgments(judgments, space, n_partitions=n_partitions)
+    stages["encode_and_cache_s"] = time.perf_counter() - t0
+    t1 = time.perf_counter()
+    fitted = engine.fit(EmConfig(method="ds", max_iter=args.iterations, tol=0.0))
+    stages["em_s"] = time.perf_counter() - t1
+    stages["per_iteration_s"] = stages["em_s"] / max(fitted.iterations, 1)
+    t2 = time.perf_counter()
+    scored = with_confidence_columns(engine.posteriors_df(fitted)).persist()
+    n_tasks = scored.count()
+    stages["posteriors_s"] = time.perf_counter() - t2
+    seconds = time.perf_counter() - t0
+    truth_df = spark.read.parquet(str(truth)).select(F.col("task_id").cast("string").alias("task_id"),
+                                                     F.col("truth").cast("string").alias("truth"))
+    correct = scored.join(truth_df, on="task_id", how="inner").where(F.col("label") == F.col("truth")).count()
+    stages.update(iterations=fitted.iterations, tasks=n_tasks, labelers=engine.workers.n_workers,
+                  partitions=n_partitions)
+    scored.unpersist()
+    engine.close()
+    spark.stop()
+    return seconds, correct / n_tasks, stages
+
+
+def run_crowdkit(args: argparse.Namespace, data: Path, truth: Path) -> tuple[float, float]:
+    import pandas as pd
+    from crowdkit.aggregation import DawidSkene
+
+    df = pd.read_parquet(data).rename(columns={"task_id": "task", "labeler_id": "worker"})
+    t0 = time.perf_counter()
+    labels = DawidSkene(n_iter=args.iterations, tol=float("-inf")).fit_predict(df)
+    seconds = time.perf_counter() - t0
+    truth_s = pd.read_parquet(truth).set_index("task_id")["truth"]
+    common = truth_s.index.intersection(labels.index)
+    return seconds, float((labels[common].astype(int) == truth_s[common].astype(int)).mean())
+
+
+def main(argv: list[str] | None = None) -> int:
+    p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    p.add_argument("--judgments", type=int, default=10_000_000)
+    p.add_argument("--labelers", type=int, default=5_000)
+    p.add_argument("--k", type=int, default=4)
+    p.add_argument("--iterations", type=int, default=20)
+    p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--master", default="local[2]")
+    p.add_argument("--partitions", type=int, default=None)
+    p.add_argument("--driver-memory", default="6g")
+    p.add_argument("--out", default=str(ROOT / "bench" / "out" / "confidence"))
+    p.add_argument("--skip-crowdkit", action="store_true")
+    args = p.parse_args(argv)
+    logging.basicConfig(level=logging.INFO, stream=sys.stderr, format="%(asctime)s %(name)s: %(message)s")
+    os.environ.setdefault("PYSPARK_PYTHON", sys.executable)
+
+    t = time.perf_counter()
+    data, truth, n = generate(args, Path(args.out))
+    log.info("generated %d judgments in %.1fs -> %s", n, time.perf_counter() - t, data)
+    lo_s, lo_acc, stages = run_labelops(args, data, truth)
+    log.info("labelops: %.1fs accuracy %.4f stages %s", lo_s, lo_acc, json.dumps(stages))
+    ck_s = ck_acc = None
+    if not args.skip_crowdkit:
+        ck_s, ck_acc = run_crowdkit(args, data, truth)
+        log.info("crowd-kit: %.1fs accuracy %.4f", ck_s, ck_acc)
+    print(json.dumps({
+        "judgments": n,
+        "labelops_s": round(lo_s, 2),
+        "crowdkit_s": round(ck_s, 2) if ck_s is not None else None,
+        "ratio": round(lo_s / ck_s, 3) if ck_s else None,
+        "labelops_accuracy": round(lo_acc, 5),
+        "crowdkit_accuracy": round(ck_acc, 5) if ck_acc is not None else None,
+        "iterations": stages["iterations"],
+        "loadavg_1m": round(os.getloadavg()[0], 2),
+    }))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
