@@ -123,8 +123,8 @@ def encode_file(labels: pd.DataFrame, gold: pd.DataFrame | None) -> EncodedFile:
         check_gold_labels(gold, space)
         gold_series = gold.set_index("task")["label"]
         gold_series = gold_series[gold_series.index.isin(labels["task"])]
-        table = table.append_column("gold_label", pa.array(labels["task"].map(gold_series).to_numpy(dtype=object),
-                                                           pa.string()))
+        gold_per_row = labels["task"].map(gold_series)  # NaN where the task has no gold
+        table = table.append_column("gold_label", pa.array(gold_per_row, pa.string(), from_pandas=True))
     encoded = encode_table(table, space)
     return EncodedFile(LocalEngine([encoded.block], space), space, gold_series)
 
