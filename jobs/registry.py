@@ -30,11 +30,12 @@ JOBS: dict[str, JobSpec] = {
         JobSpec("ingest", "jobs.ingest", "raw exports -> bronze + quarantine", needs_raw=True),
         JobSpec("silver", "jobs.silver", "bronze -> deduplicated, conformed silver"),
         JobSpec("confidence", "jobs.confidence", "silver judgments -> task posteriors, labeler confusion, model runs"),
+        JobSpec("allocate", "jobs.allocate", "open tasks x labelers -> scored, capacity-matched assignment plan"),
     )
 }
 
 # The daily DAG runs these in this order (each after the previous one succeeded).
-DAILY = ["ingest", "silver", "confidence"]
+DAILY = ["ingest", "silver", "confidence", "allocate"]
 
 
 def get(name: str) -> JobSpec:

@@ -1,0 +1,165 @@
+"""Allocate: decide who labels what next, for the window after the logical date.
+
+Reads silver (tasks, judgments, roster) and, when they exist, the skill features and
+the confidence posteriors; builds the allocation inputs (scoring/allocation/adapters.py),
+scores candidate pairs with a pandas UDF, matches them under capacities with min-cost
+flows per queue, and publishes the gated plan and its expected figures.
+
+    spark-submit jobs/allocate.py --date 2026-01-05 --lake LAKE [--weight cost=1.5]
+"""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import sys
+from datetime import date
+
+from pyspark.sql import DataFrame
+
+from jobs.job import JobContext, run_job
+from schemas import allocation, silver
+from schemas.contract import TableContract
+from scoring.allocation import adapters
+from scoring.allocation.config import (
+    DEFAULT_WINDOW_HOURS,
+    OPEN_TASK_HORIZON_DAYS,
+    TOP_K,
+    parse_weight_overrides,
+    weights_for,
+)
+from scoring.allocation.pipeline import (
+    AllocationInputs,
+    AllocationSettings,
+    allocate,
+    empty_reason,
+    window_after,
+)
+from scoring.allocation.plan import constraint_violations
+from scoring.allocation.shared_capacity import STRATEGIES
+
+log = logging.getLogger("labelops.allocate")
+
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--window-hours", type=float, default=DEFAULT_WINDOW_HOURS,
+                        help="length of the planning window starting at the end of --date")
+    parser.add_argument("--top-k", type=int, default=TOP_K, help="max candidate labelers per task")
+    parser.add_argument("--strategy", choices=STRATEGIES, default="priced",
+                        help="how queues share a labeler's capacity (docs/allocation.md)")
+    parser.add_argument("--weight", action="append", default=[], metavar="NAME=VALUE",
+                        help="override a score weight for every queue, repeatable "
+                             "(coverage, quality, cost, deadline, load)")
+    parser.add_argument("--horizon-days", type=int, default=OPEN_TASK_HORIZON_DAYS,
+                        help="plan only tasks created in the last N days")
+    parser.add_argument("--seed", type=int, default=7, help="seed of the random baseline")
+
+
+def _optional_contract(module: str, *names: str) -> TableContract | None:
+    """A contract another stage owns, if its module defines it yet (import guard)."""
+    try:
+        mod = __import__(module, fromlist=["ALL"])
+    except ImportError:
+        return None
+    for name in names:
+        if isinstance(getattr(mod, name, None), TableContract):
+            return getattr(mod, name)
+    return None
+
+
+def _posteriors(ctx: JobContext) -> DataFrame | None:
+    contract = _optional_contract("schemas.confidence", "TASK_POSTERIORS", "POSTERIORS")
+    df = ctx.read(contract, required=False) if contract is not None else None
+    if df is None:
+        return None
+    needed = {"task_id", "confidence", "needs_more_labels"}
+    if not needed <= set(df.columns):
+        log.warning("allocate: %s lacks %s; using vote shares", contract.qualified_name, needed - set(df.columns))
+        return None
+    date_col = contract.logical_date_column
+    if date_col and date_col in df.columns:
+        df = adapters.latest_as_of(df, date_col, ctx.logical_date)
+    if "method" in df.columns and df.select("method").distinct().count() > 1:
+        df = adapters.dedupe_latest_per_key(df.where("method = 'dawid_skene'"), ["task_id"], "task_id")
+    log.info("allocate: task posteriors from %s", contract.qualified_name)
+    return df
+
+
+def _skills(ctx: JobContext, judgments: DataFrame) -> DataFrame:
+    contract = _optional_contract("schemas.features", "LABELER_QUEUE_FEATURES")
+    df = ctx.read(contract, required=False) if contract is not None else None
+    if df is not None and df.where(df["as_of_date"] <= ctx.logical_date).limit(1).count() > 0:
+        log.info("allocate: skills from %s", contract.qualified_name)
+        return adapters.skills_from_features(df, ctx.logical_date)
+    log.info("allocate: no skill features as of %s; skills from silver gold judgments (Beta prior)",
+             ctx.logical_date)
+    return adapters.skills_from_gold(judgments, ctx.logical_date)
+
+
+def load_inputs(ctx: JobContext, settings: AllocationSettings, horizon_days: int) -> AllocationInputs:
+    as_of: date = ctx.logical_date
+    judgments = ctx.read(silver.JUDGMENTS)
+    skills = _skills(ctx, judgments).persist()
+    tasks = adapters.open_tasks(ctx.read(silver.TASKS), judgments, as_of, _posteriors(ctx), horizon_days)
+    labelers = adapters.labelers_from_roster(ctx.read(silver.LABELER_SNAPSHOTS), skills, as_of,
+                                             settings.window_hours)
+    judged = adapters.already_judged(judgments, as_of, horizon_days)
+    return AllocationInputs(open_tasks=tasks.persist(), labelers=labelers.persist(), skills=skills,
+                            already_judged=judged.persist())
+
+
+def build_allocation(ctx: JobContext) -> None:
+    args = ctx.args
+    settings = AllocationSettings(
+        plan_date=ctx.logical_date, window_start=window_after(ctx.logical_date),
+        window_hours=args.window_hours, top_k=args.top_k, strategy=args.strategy,
+        weights=weights_for(parse_weight_overrides(args.weight)), random_seed=args.seed)
+    inputs = load_inputs(ctx, settings, args.horizon_days)
+    try:
+        ctx.metric("open_tasks", inputs.open_tasks.count())
+        ctx.metric("labelers_with_capacity", inputs.labelers.where("capacity > 0").count())
+        reason = empty_reason(inputs)
+        if reason is not None:
+            log.warning("allocate %s: %s; publishing an EMPTY plan for window %s .. %s",
+                        ctx.logical_date, reason, settings.window_start, settings.window_end)
+            ctx.metric("plan.rows", 0)
+            ctx.publish([(ctx.spark.createDataFrame([], allocation.PLAN.schema), allocation.PLAN),
+                         (ctx.spark.createDataFrame([], allocation.PLAN_METRICS.schema),
+                          allocation.PLAN_METRICS)])
+            return
+        result = allocate(ctx.spark, inputs, settings, ctx.run_id)
+        plan = result.plan.persist()
+        violations = constraint_violations(plan)
+        for name, value in violations.items():
+            ctx.metric(f"plan.violations.{name}", value)
+        for name in ("pairs", "pairs_bound", "pairs_cross_product", "tasks_without_eligible_labeler"):
+            ctx.metric(f"allocation.{name}", int(result.stats[name] or 0))
+        ctx.metric("plan.rows", plan.count())
+        _log_figures(result.metrics, result.stats)
+        metrics_df = ctx.spark.createDataFrame(
+            result.metrics[allocation.PLAN_METRICS.columns], schema=allocation.PLAN_METRICS.schema)
+        ctx.publish([(plan, allocation.PLAN), (metrics_df, allocation.PLAN_METRICS)])
+        plan.unpersist()
+    finally:
+        for df in (inputs.open_tasks, inputs.labelers, inputs.skills, inputs.already_judged):
+            df.unpersist()
+
+
+def _log_figures(metrics, stats) -> None:
+    overall = metrics[metrics["queue"] == "_all"].set_index("policy")
+    for policy, row in overall.iterrows():
+        log.info("allocate: %s plan: %d labels of %d needed, mean expected accuracy %.4f, cost %.2f "
+                 "USD (%.4f per label), on-time share %.4f", policy, row["assigned"], row["demand_labels"],
+                 row["mean_expected_accuracy"], row["total_expected_cost"], row["cost_per_label"],
+                 row["on_time_share"])
+    log.info("allocate: objective %.3f, upper bound %s, gap bound %s (strategy %s)", stats["objective"],
+             stats["upper_bound"], stats["gap_bound"], stats["strategy"])
+
+
+def main(argv: list[str] | None = None) -> int:
+    return run_job("allocate", build_allocation, argv, description=__doc__.splitlines()[0],
+                   add_arguments=add_arguments)
+
+
+if __name__ == "__main__":
+    sys.exit(main())

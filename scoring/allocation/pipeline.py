@@ -1,0 +1,170 @@
+"""The allocation stage as one pure function: inputs in, plan and its figures out.
+
+    candidate_pairs -> score (pandas UDF) -> shared-capacity matching (per queue)
+      -> plan rows (ranks, weights, constraint columns) + expected figures vs random
+
+``jobs/allocate.py`` wires it to tables; the Pareto command and the bench reuse the
+pieces. Nothing here reads or writes storage.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from datetime import date, datetime, timedelta
+
+import pandas as pd
+from pyspark.sql import DataFrame, SparkSession
+from pyspark.sql import functions as F
+
+from scoring.allocation.candidates import candidate_pairs, pair_bound
+from scoring.allocation.config import (
+    DEFAULT_WINDOW_HOURS,
+    MAX_EXACT_PAIRS,
+    POLICY_VERSION,
+    TOP_K,
+    Weights,
+    weights_for,
+)
+from scoring.allocation.formulas import COMPONENT_COLUMNS
+from scoring.allocation.matching import relative_gap
+from scoring.allocation.metrics import plan_metrics, totals, with_random_scores, with_ratios
+from scoring.allocation.plan import build_plan, weights_df, with_constraint_columns
+from scoring.allocation.scorers import with_scores
+from scoring.allocation.shared_capacity import Strategy, match_shared_capacity
+
+log = logging.getLogger("labelops.allocation")
+
+PLAN_KEEP = ("queue", *COMPONENT_COLUMNS, "priority", "deadline_at")
+
+
+@dataclass(frozen=True)
+class AllocationInputs:
+    """The four interface frames (docs/allocation.md, "Inputs")."""
+
+    open_tasks: DataFrame
+    labelers: DataFrame
+    skills: DataFrame
+    already_judged: DataFrame
+
+
+@dataclass(frozen=True)
+class AllocationSettings:
+    plan_date: date
+    window_start: datetime
+    window_hours: float = DEFAULT_WINDOW_HOURS
+    top_k: int = TOP_K
+    strategy: Strategy = "priced"
+    weights: Mapping[str, Weights] = field(default_factory=weights_for)
+    max_exact_pairs: int = MAX_EXACT_PAIRS
+    random_seed: int = 7
+    policy_version: str = POLICY_VERSION
+
+    @property
+    def window_end(self) -> datetime:
+        return self.window_start + timedelta(hours=self.window_hours)
+
+
+@dataclass
+class AllocationResult:
+    plan: DataFrame  # PLAN contract columns (+ extras the contract drops)
+    metrics: pd.DataFrame  # per queue and "_all", policy and random (small)
+    stats: dict[str, float | int | None]  # run figures for logs and ctx.metric
+
+
+def window_after(plan_date: date) -> datetime:
+    """The default window starts at the end of the logical date (00:00 UTC the next day)."""
+    return datetime.combine(plan_date + timedelta(days=1), datetime.min.time())
+
+
+def empty_reason(inputs: AllocationInputs) -> str | None:
+    """Why there is nothing to plan (None when there is work and people): cheap checks."""
+    has_tasks = inputs.open_tasks.where(F.col("labels_needed") > 0).limit(1).count() > 0
+    has_people = inputs.labelers.where(F.col("capacity") > 0).limit(1).count() > 0
+    if not has_tasks and not has_people:
+        return "no open tasks need labels and no active labeler has capacity"
+    if not has_tasks:
+        return "no open tasks need labels"
+    if not has_people:
+        return "the roster has no active labeler with capacity in the window"
+    return None
+
+
+def _queue_gaps(matched: DataFrame) -> pd.DataFrame:
+    """Per queue: solver, exact and greedy objectives (one row per queue: small)."""
+    return (matched.groupBy("queue")
+            .agg(F.first("solver").alias("solver"), F.first("exact_objective").alias("exact_objective"),
+                 F.first("greedy_objective").alias("greedy_objective"))
+            .toPandas())
+
+
+def allocate(spark: SparkSession, inputs: AllocationInputs, settings: AllocationSettings,
+             run_id: str) -> AllocationResult:
+    """Plan the window: every step of the stage, returning the plan and its figures."""
+    pairs = candidate_pairs(inputs.open_tasks, inputs.labelers, inputs.skills, inputs.already_judged,
+                            settings.window_start, top_k=settings.top_k)
+    scored = with_scores(pairs, settings.weights, settings.window_hours).persist()
+    n_pairs = scored.count()
+    bound = pair_bound(inputs.open_tasks, inputs.labelers, settings.top_k).agg(
+        F.sum("cross_product").alias("cross"), F.sum("bound").alias("bound"),
+        F.sum(F.when(F.col("labelers") == 0, F.col("tasks")).otherwise(0)).alias("unservable")).first()
+    stats: dict[str, float | int | None] = {
+        "pairs": n_pairs, "pairs_bound": int(bound["bound"] or 0),
+        "pairs_cross_product": int(bound["cross"] or 0),
+        "tasks_without_eligible_labeler": int(bound["unservable"] or 0),
+    }
+    log.info("allocation: %d candidate pairs (bound %d = tasks x min(labelers, top_k=%d); full "
+             "eligible cross product %d)", n_pairs, stats["pairs_bound"], settings.top_k,
+             stats["pairs_cross_product"])
+    try:
+        result = match_shared_capacity(scored, settings.strategy, keep=PLAN_KEEP,
+                                       max_exact_pairs=settings.max_exact_pairs)
+        split = result.capacity_split
+        with_capacity = (scored.join(split, on=["labeler_id", "queue"], how="left") if split is not None
+                         else scored.withColumn("queue_capacity", F.col("capacity")))
+        plan = (build_plan(result.matched, weights=weights_df(spark, settings.weights),
+                           plan_date=settings.plan_date, window_start=settings.window_start,
+                           window_end=settings.window_end, run_id=run_id,
+                           policy_version=settings.policy_version)
+                .transform(with_constraint_columns, inputs.labelers, inputs.open_tasks,
+                           inputs.already_judged))
+        # Baseline: a random maximal assignment of the same pairs under the same shared
+        # capacities (greedy over random scores, one partition).
+        random_plan = match_shared_capacity(with_random_scores(scored, settings.random_seed), "global",
+                                            compare_greedy=False, max_exact_pairs=0)
+        per_queue = pd.concat([plan_metrics(with_capacity, result.matched, "policy").toPandas(),
+                               plan_metrics(with_capacity, random_plan.matched, "random").toPandas()],
+                              ignore_index=True)
+        random_plan.matched.unpersist()
+        metrics = _metrics_table(per_queue, _queue_gaps(result.matched), result.upper_bound).assign(
+            plan_date=settings.plan_date, strategy=settings.strategy,
+            policy_version=settings.policy_version, run_id=run_id)
+        stats.update({"objective": result.objective, "upper_bound": result.upper_bound,
+                      "gap_bound": result.gap_bound, "strategy": settings.strategy})
+        return AllocationResult(plan=plan, metrics=metrics, stats=stats)
+    finally:
+        scored.unpersist()
+
+
+def _metrics_table(per_queue: pd.DataFrame, gaps: pd.DataFrame, upper_bound: float | None) -> pd.DataFrame:
+    rows = with_ratios(per_queue)
+    gaps = gaps.assign(policy="policy")
+    rows = rows.merge(gaps[["queue", "policy", "exact_objective", "greedy_objective"]],
+                      on=["queue", "policy"], how="left")
+    overall = totals(per_queue)
+    both = gaps.dropna(subset=["exact_objective", "greedy_objective"])
+    overall["exact_objective"] = None
+    overall["greedy_objective"] = None
+    if len(both):
+        is_policy = overall["policy"] == "policy"
+        overall.loc[is_policy, "exact_objective"] = both["exact_objective"].sum()
+        overall.loc[is_policy, "greedy_objective"] = both["greedy_objective"].sum()
+    out = pd.concat([rows, overall], ignore_index=True)
+    out["greedy_gap"] = [relative_gap(e, g) if pd.notna(e) and pd.notna(g) else None
+                         for e, g in zip(out["exact_objective"], out["greedy_objective"], strict=True)]
+    out["upper_bound"] = [upper_bound if (q == "_all" and p == "policy") else None
+                          for q, p in zip(out["queue"], out["policy"], strict=True)]
+    return out.rename(columns={"sum_expected_cost": "total_expected_cost",
+                               "sum_label_value": "total_label_value", "sum_score": "objective"})
+

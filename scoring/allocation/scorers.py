@@ -1,0 +1,101 @@
+"""Three interchangeable ways to score candidate pairs with the formulas of ``formulas.py``.
+
+* ``with_scores`` (the pipeline's): a pandas UDF over Arrow batches, NumPy inside.
+* ``with_scores_builtin``: the same formulas as Spark built-in expressions (JVM codegen).
+* ``with_scores_row_udf``: the same formulas in a row-at-a-time Python UDF.
+
+All three add the columns of ``formulas.COMPONENT_COLUMNS`` and keep every input
+column; ``bench/allocation.py`` times them against each other.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator, Mapping
+
+import numpy as np
+import pandas as pd
+from pyspark.sql import Column, DataFrame
+from pyspark.sql import functions as F
+from pyspark.sql.types import DoubleType, StructField, StructType
+
+from scoring.allocation.config import DEFAULT_WINDOW_HOURS, Weights, weights_for
+from scoring.allocation.formulas import (
+    COMPONENT_COLUMNS,
+    INPUT_COLUMNS,
+    MathOps,
+    NumpyOps,
+    SparkOps,
+    queue_params,
+    score_components,
+)
+
+COMPONENTS_TYPE = StructType([StructField(c, DoubleType(), True) for c in COMPONENT_COLUMNS])
+_STRUCT = "_components"
+
+
+def _params(weights: Mapping[str, Weights] | None) -> dict[str, tuple[float, ...]]:
+    return queue_params(weights or weights_for())
+
+
+def _inputs(df: DataFrame) -> list[Column]:
+    missing = [c for c in INPUT_COLUMNS if c not in df.columns]
+    if missing:
+        raise ValueError(f"pair scoring needs columns {missing}; the DataFrame has {df.columns}")
+    return [F.col(c) for c in INPUT_COLUMNS]
+
+
+def _unpack(df: DataFrame) -> DataFrame:
+    return df.select("*", *[F.col(f"{_STRUCT}.{c}").alias(c) for c in COMPONENT_COLUMNS]).drop(_STRUCT)
+
+
+def score_frame(inputs: Mapping[str, np.ndarray], params: Mapping[str, tuple[float, ...]],
+                window_h: float) -> pd.DataFrame:
+    """NumPy scoring of a batch: the body of the pandas UDF, also used by the matcher's tests."""
+    out = score_components(NumpyOps, inputs, params, window_h)
+    n = len(next(iter(inputs.values())))
+    return pd.DataFrame({c: np.broadcast_to(np.asarray(out[c], dtype=np.float64), (n,))
+                         for c in COMPONENT_COLUMNS})
+
+
+def pandas_scorer(weights: Mapping[str, Weights] | None = None,
+                  window_h: float = DEFAULT_WINDOW_HOURS):
+    """The pandas UDF (iterator of batches -> struct of components), weights baked in."""
+    params = _params(weights)
+
+    @F.pandas_udf(COMPONENTS_TYPE)  # type: ignore[call-overload]
+    def score_pairs(batches: Iterator[tuple[pd.Series, ...]]) -> Iterator[pd.DataFrame]:
+        for cols in batches:
+            inputs = {name: s.to_numpy() for name, s in zip(INPUT_COLUMNS, cols, strict=True)}
+            yield score_frame(inputs, params, window_h)
+
+    return score_pairs
+
+
+def with_scores(pairs_df: DataFrame, weights: Mapping[str, Weights] | None = None,
+                window_h: float = DEFAULT_WINDOW_HOURS) -> DataFrame:
+    """Adds the score and its components with the vectorised (pandas UDF) scorer."""
+    udf = pandas_scorer(weights, window_h)
+    return _unpack(pairs_df.withColumn(_STRUCT, udf(*_inputs(pairs_df))))
+
+
+def with_scores_builtin(pairs_df: DataFrame, weights: Mapping[str, Weights] | None = None,
+                        window_h: float = DEFAULT_WINDOW_HOURS) -> DataFrame:
+    """Same formulas as Spark built-in expressions (no Python workers)."""
+    _inputs(pairs_df)
+    x = {c: F.col(c) for c in INPUT_COLUMNS}
+    out = score_components(SparkOps, x, _params(weights), window_h)
+    return pairs_df.select("*", *[out[c].cast("double").alias(c) for c in COMPONENT_COLUMNS])
+
+
+def with_scores_row_udf(pairs_df: DataFrame, weights: Mapping[str, Weights] | None = None,
+                        window_h: float = DEFAULT_WINDOW_HOURS) -> DataFrame:
+    """Same formulas in a classic row-at-a-time Python UDF (pickled rows, no Arrow)."""
+    params = _params(weights)
+
+    def score_row(*values: float) -> tuple[float, ...]:
+        x = dict(zip(INPUT_COLUMNS, values, strict=True))
+        out = score_components(MathOps, x, params, window_h)
+        return tuple(float(out[c]) for c in COMPONENT_COLUMNS)
+
+    udf = F.udf(score_row, COMPONENTS_TYPE, useArrow=False)
+    return _unpack(pairs_df.withColumn(_STRUCT, udf(*_inputs(pairs_df))))
