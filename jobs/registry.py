@@ -29,13 +29,14 @@ JOBS: dict[str, JobSpec] = {
     for j in (
         JobSpec("ingest", "jobs.ingest", "raw exports -> bronze + quarantine", needs_raw=True),
         JobSpec("silver", "jobs.silver", "bronze -> deduplicated, conformed silver"),
+        JobSpec("features", "jobs.build_features", "silver -> daily aggregates + point-in-time feature tables, gated, versioned"),
         JobSpec("confidence", "jobs.confidence", "silver judgments -> task posteriors, labeler confusion, model runs"),
         JobSpec("allocate", "jobs.allocate", "open tasks x labelers -> scored, capacity-matched assignment plan"),
     )
 }
 
 # The daily DAG runs these in this order (each after the previous one succeeded).
-DAILY = ["ingest", "silver", "confidence", "allocate"]
+DAILY = ["ingest", "silver", "features", "confidence", "allocate"]
 
 
 def get(name: str) -> JobSpec:

@@ -1,0 +1,120 @@
+"""Wires the feature transformations into the six tables one run publishes.
+
+Pure: DataFrames in (silver slices, earlier daily aggregates, the anchor's feature rows),
+DataFrames out. The job reads and writes; the benchmark calls this directly to time the
+computation alone.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import date, timedelta
+
+from pyspark.sql import DataFrame, SparkSession
+from pyspark.sql import functions as F
+
+from features import labeler_daily as ld
+from features import queue_daily as qd
+from features import task as tk
+from features import windows as win
+from features.config import FeatureParams
+from features.roster import roster_by_day
+from features.sketch import SketchSpec
+from schemas import features as contracts
+
+
+@dataclass
+class FeatureInputs:
+    """What one rebuild of as-of days [first, last] reads. ``*_before``: daily aggregate rows of the
+    28 days before ``first``; ``anchor_*``: feature rows of the anchor day (None without one)."""
+
+    judgments: DataFrame          # silver.judgments, event_date in [first, last]
+    tasks: DataFrame              # silver.tasks, created_date in [first, last]
+    roster: DataFrame             # silver.labeler_snapshots, snapshot_date in (first - lookback, last]
+    labeler_queue_daily_before: DataFrame | None = None
+    labeler_daily_before: DataFrame | None = None
+    queue_daily_before: DataFrame | None = None
+    anchor_labeler_queue: DataFrame | None = None
+    anchor_labeler: DataFrame | None = None
+    anchor_tasks: DataFrame | None = None
+
+
+@dataclass
+class FeatureBuild:
+    tables: dict[str, DataFrame]
+    cached: list[DataFrame] = field(default_factory=list)
+
+    def outputs(self) -> list[tuple[DataFrame, contracts.TableContract]]:
+        by_name = {c.qualified_name: c for c in (*contracts.DAILY_TABLES, *contracts.FEATURE_TABLES)}
+        return [(df, by_name[name]) for name, df in self.tables.items()]
+
+    def release(self) -> None:
+        for df in self.cached:
+            df.unpersist()
+
+
+def day_range(spark: SparkSession, first: date, last: date, column: str) -> DataFrame:
+    n = (last - first).days + 1
+    return spark.range(n).select(F.date_add(F.lit(first), F.col("id").cast("int")).alias(column))
+
+
+def _union(before: DataFrame | None, new: DataFrame) -> DataFrame:
+    return new if before is None else before.select(*new.columns).unionByName(new)
+
+
+def build_feature_tables(spark: SparkSession, inputs: FeatureInputs, first: date, last: date,
+                         params: FeatureParams) -> FeatureBuild:
+    """Daily aggregates for event days [first, last] and feature rows for as-of days [first, last]."""
+    anchor = first - timedelta(days=1)
+    spec = SketchSpec(params.sketch_relative_accuracy, params.sketch_min_value)
+    cached: list[DataFrame] = []
+
+    def keep(df: DataFrame) -> DataFrame:
+        cached.append(df.persist())
+        return df
+
+    as_of = day_range(spark, first, last, "as_of_date")
+    days = day_range(spark, first, last, "day")
+
+    flagged = keep(ld.with_judgment_flags(inputs.judgments))
+    universe = keep(tk.task_universe(inputs.tasks, inputs.anchor_tasks, params))
+    prior_labels = tk.labels_known_at(inputs.anchor_tasks, anchor) if inputs.anchor_tasks is not None else None
+    scored = ld.with_consensus_agreement(flagged, ld.consensus_candidates(flagged, prior_labels),
+                                         params.consensus_min_others)
+    roster = keep(roster_by_day(inputs.roster, days, params.roster_lookback_days))
+
+    lq_daily = keep(ld.labeler_queue_daily(scored, roster, spec))
+    labeler_daily = keep(ld.labeler_daily(lq_daily))
+    handling = keep(qd.handling_sketches(flagged, universe, spec))
+
+    lq_keys = ["labeler_id", "queue"]
+    lq_sums = win.window_sums(_union(inputs.labeler_queue_daily_before, lq_daily), as_of, lq_keys, anchor,
+                              params, with_confusion=True)
+    lq_carried = keep(win.with_carry(lq_sums, inputs.anchor_labeler_queue, lq_keys, as_of, anchor, params))
+    queue_priors = keep(win.queue_gold_priors(lq_carried))
+    lq_features = keep(win.labeler_queue_features(lq_carried, queue_priors, params))
+
+    lab_sums = win.window_sums(_union(inputs.labeler_daily_before, labeler_daily), as_of, ["labeler_id"],
+                               anchor, params)
+    lab_carried = win.with_carry(lab_sums, inputs.anchor_labeler, ["labeler_id"], as_of, anchor, params)
+    labeler_features = win.labeler_features(lab_carried, lq_features, queue_priors, roster, params)
+
+    handling_all = _union(
+        inputs.queue_daily_before.select("queue", "event_date", "handling_sketches")
+        if inputs.queue_daily_before is not None else None, handling)
+    expected = qd.expected_handling(handling_all, as_of, spec)
+    task_judgments = tk.task_judgments(flagged, universe)
+    completions = keep(tk.completion_times(task_judgments, universe, params))
+    task_features = keep(tk.task_features(universe, task_judgments, completions, expected, first, last))
+    queue_daily = qd.queue_daily(days, inputs.tasks, flagged, universe, completions, task_features, handling,
+                                 first, last)
+
+    tables = {
+        contracts.LABELER_QUEUE_DAILY.qualified_name: lq_daily,
+        contracts.LABELER_DAILY.qualified_name: labeler_daily,
+        contracts.QUEUE_DAILY.qualified_name: queue_daily,
+        contracts.LABELER_QUEUE_FEATURES.qualified_name: lq_features,
+        contracts.LABELER_FEATURES.qualified_name: labeler_features,
+        contracts.TASK_FEATURES.qualified_name: task_features,
+    }
+    return FeatureBuild(tables=tables, cached=cached)
