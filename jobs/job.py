@@ -197,6 +197,10 @@ def run_job(job: str, body: JobBody, argv: list[str] | None, *, description: str
         log.error("job %s failed for %s: %s\n%s", job, args.date, record.error, traceback.format_exc())
     finally:
         if ctx.gate_results:
+            try:
+                ctx.gate.build_docs()
+            except Exception as exc:  # docs are a view; never fail a run over them
+                log.warning("could not build Data Docs: %s", exc)
             record.gate_passed = all(r.passed for r in ctx.gate_results)
             record.gate_summary = " || ".join(r.summary() for r in ctx.gate_results)[:8000]
         record.finished_at = datetime.now(UTC)
