@@ -13,6 +13,7 @@ from __future__ import annotations
 import argparse
 import logging
 import sys
+from collections.abc import Callable
 from datetime import date
 
 from pyspark.sql import DataFrame
@@ -67,10 +68,14 @@ def _optional_contract(module: str, *names: str) -> TableContract | None:
     return None
 
 
-def _posteriors(ctx: JobContext) -> DataFrame | None:
+Reader = Callable[..., "DataFrame | None"]  # (contract, required=...) -> DataFrame | None
+
+
+def _posteriors(read: Reader, as_of: date) -> DataFrame | None:
     contract = _optional_contract("schemas.confidence", "TASK_POSTERIORS", "POSTERIORS")
-    df = ctx.read(contract, required=False) if contract is not None else None
+    df = read(contract, required=False) if contract is not None else None
     if df is None:
+        log.info("allocate: no confidence posteriors; task confidence from vote shares")
         return None
     needed = {"task_id", "confidence", "needs_more_labels"}
     if not needed <= set(df.columns):
@@ -78,34 +83,38 @@ def _posteriors(ctx: JobContext) -> DataFrame | None:
         return None
     date_col = contract.logical_date_column
     if date_col and date_col in df.columns:
-        df = adapters.latest_as_of(df, date_col, ctx.logical_date)
-    if "method" in df.columns and df.select("method").distinct().count() > 1:
-        df = adapters.dedupe_latest_per_key(df.where("method = 'dawid_skene'"), ["task_id"], "task_id")
+        df = adapters.latest_as_of(df, date_col, as_of)
     log.info("allocate: task posteriors from %s", contract.qualified_name)
     return df
 
 
-def _skills(ctx: JobContext, judgments: DataFrame) -> DataFrame:
+def _skills(read: Reader, judgments: DataFrame, as_of: date) -> DataFrame:
     contract = _optional_contract("schemas.features", "LABELER_QUEUE_FEATURES")
-    df = ctx.read(contract, required=False) if contract is not None else None
-    if df is not None and df.where(df["as_of_date"] <= ctx.logical_date).limit(1).count() > 0:
+    df = read(contract, required=False) if contract is not None else None
+    if df is not None and df.where(df["as_of_date"] <= as_of).limit(1).count() > 0:
         log.info("allocate: skills from %s", contract.qualified_name)
-        return adapters.skills_from_features(df, ctx.logical_date)
-    log.info("allocate: no skill features as of %s; skills from silver gold judgments (Beta prior)",
-             ctx.logical_date)
-    return adapters.skills_from_gold(judgments, ctx.logical_date)
+        return adapters.skills_from_features(df, as_of)
+    log.info("allocate: no skill features as of %s; skills from silver gold judgments (Beta prior)", as_of)
+    return adapters.skills_from_gold(judgments, as_of)
 
 
-def load_inputs(ctx: JobContext, settings: AllocationSettings, horizon_days: int) -> AllocationInputs:
-    as_of: date = ctx.logical_date
-    judgments = ctx.read(silver.JUDGMENTS)
-    skills = _skills(ctx, judgments).persist()
-    tasks = adapters.open_tasks(ctx.read(silver.TASKS), judgments, as_of, _posteriors(ctx), horizon_days)
-    labelers = adapters.labelers_from_roster(ctx.read(silver.LABELER_SNAPSHOTS), skills, as_of,
-                                             settings.window_hours)
+def load_inputs(read: Reader, as_of: date, window_hours: float, horizon_days: int) -> AllocationInputs:
+    """The four allocation inputs from the lake (persisted: the caller unpersists them).
+
+    ``read(contract, required=...)`` is ``JobContext.read`` in the job (pins versions as
+    lineage) and a plain latest-version read in ``labelops allocation sweep``."""
+    judgments = read(silver.JUDGMENTS)
+    skills = _skills(read, judgments, as_of).persist()
+    tasks = adapters.open_tasks(read(silver.TASKS), judgments, as_of, _posteriors(read, as_of), horizon_days)
+    labelers = adapters.labelers_from_roster(read(silver.LABELER_SNAPSHOTS), skills, as_of, window_hours)
     judged = adapters.already_judged(judgments, as_of, horizon_days)
     return AllocationInputs(open_tasks=tasks.persist(), labelers=labelers.persist(), skills=skills,
                             already_judged=judged.persist())
+
+
+def release(inputs: AllocationInputs) -> None:
+    for df in (inputs.open_tasks, inputs.labelers, inputs.skills, inputs.already_judged):
+        df.unpersist()
 
 
 def build_allocation(ctx: JobContext) -> None:
@@ -114,7 +123,7 @@ def build_allocation(ctx: JobContext) -> None:
         plan_date=ctx.logical_date, window_start=window_after(ctx.logical_date),
         window_hours=args.window_hours, top_k=args.top_k, strategy=args.strategy,
         weights=weights_for(parse_weight_overrides(args.weight)), random_seed=args.seed)
-    inputs = load_inputs(ctx, settings, args.horizon_days)
+    inputs = load_inputs(ctx.read, ctx.logical_date, settings.window_hours, args.horizon_days)
     try:
         ctx.metric("open_tasks", inputs.open_tasks.count())
         ctx.metric("labelers_with_capacity", inputs.labelers.where("capacity > 0").count())
@@ -141,8 +150,7 @@ def build_allocation(ctx: JobContext) -> None:
         ctx.publish([(plan, allocation.PLAN), (metrics_df, allocation.PLAN_METRICS)])
         plan.unpersist()
     finally:
-        for df in (inputs.open_tasks, inputs.labelers, inputs.skills, inputs.already_judged):
-            df.unpersist()
+        release(inputs)
 
 
 def _log_figures(metrics, stats) -> None:

@@ -123,7 +123,7 @@ def _priced(by_queue: DataFrame, demand: DataFrame, *, keep: tuple[str, ...], ro
         split = queue_capacity_split(demand, used).localCheckpoint()
         pairs = by_queue.join(F.broadcast(split), on=["labeler_id", "queue"], how="left")
         matched = match_pairs(pairs, keep=keep, max_exact_pairs=max_exact_pairs,
-                              compare_greedy=compare_greedy and r == rounds - 1).localCheckpoint()
+                              compare_greedy=compare_greedy).localCheckpoint()
         primal, _ = _plan_stats(matched)
         history.append({"round": r, "primal": primal, "dual": dual, "overuse": int(stats["overuse"] or 0)})
         log.info("allocation priced round %d: plan objective %.3f, dual bound %s, over-use %s",
@@ -134,6 +134,8 @@ def _priced(by_queue: DataFrame, demand: DataFrame, *, keep: tuple[str, ...], ro
             best = SharedCapacityPlan(matched, primal, split)
         else:
             matched.unpersist()
+        if history[-1]["overuse"] == 0:
+            break  # the relaxed plan already fits every shared capacity: it is the optimum
         eta = step / math.sqrt(r + 1)
         prices = per_labeler.select(
             "labeler_id",
