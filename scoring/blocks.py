@@ -35,7 +35,7 @@ class JudgmentBlock:
     rows: np.ndarray         # (n,) int32: worker * k + label
     task_group: np.ndarray   # (T,) int32: group (queue) index of each task
     task_gold: np.ndarray    # (T,) int16: gold class index or NO_GOLD
-    task_code: np.ndarray    # (T,) int64: position of the task's key in task_keys
+    task_code: np.ndarray | None  # (T,) int64: position of the task's key in task_keys (None: identity)
     task_keys: Any = None
     worker_keys: Any = None  # (W_local,) labeler id of each block-local worker
     worker_group: np.ndarray | None = None  # (W_local,) int32 group of each block-local worker
@@ -62,11 +62,13 @@ class JudgmentBlock:
         return self.rows // self.k
 
     def with_own_keys(self) -> JudgmentBlock:
-        """The same block carrying only its own tasks' keys (so a piece never ships all keys)."""
-        return JudgmentBlock(k=self.k, task_ptr=self.task_ptr, rows=self.rows, task_group=self.task_group,
-                             task_gold=self.task_gold, task_code=np.arange(self.n_tasks, dtype=np.int64),
-                             task_keys=self.keys(), worker_keys=self.worker_keys,
-                             worker_group=self.worker_group)
+        """The compact form Spark caches: only its own tasks' keys (a piece never ships all keys),
+        int32 offsets and int16 groups (every EM iteration reads these bytes)."""
+        small = self.n_judgments < np.iinfo(np.int32).max
+        return JudgmentBlock(k=self.k, task_ptr=self.task_ptr.astype(np.int32 if small else np.int64),
+                             rows=self.rows, task_group=self.task_group.astype(np.int16),
+                             task_gold=self.task_gold, task_code=None, task_keys=self.keys(),
+                             worker_keys=self.worker_keys, worker_group=self.worker_group)
 
     def worker_pairs(self) -> list[tuple[str, int]]:
         """(labeler id, group index) of each block-local worker."""
@@ -75,6 +77,8 @@ class JudgmentBlock:
 
     def keys(self) -> Any:
         """The task keys, in block order."""
+        if self.task_code is None:
+            return self.task_keys
         if self.task_keys is None:
             return self.task_code
         if hasattr(self.task_keys, "take"):
@@ -136,10 +140,12 @@ def split_block(block: JudgmentBlock, max_judgments: int) -> list[JudgmentBlock]
         if hi <= lo:
             continue
         ptr = block.task_ptr[lo:hi + 1]
+        own_keys = block.task_code is None
         pieces.append(JudgmentBlock(
             k=block.k, task_ptr=ptr - ptr[0], rows=block.rows[ptr[0]:ptr[-1]],
             task_group=block.task_group[lo:hi], task_gold=block.task_gold[lo:hi],
-            task_code=block.task_code[lo:hi], task_keys=block.task_keys,
+            task_code=None if own_keys else block.task_code[lo:hi],
+            task_keys=block.task_keys[lo:hi] if own_keys else block.task_keys,
             worker_keys=block.worker_keys, worker_group=block.worker_group))
     return pieces
 

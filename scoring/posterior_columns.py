@@ -24,12 +24,6 @@ def label_col(classes: Column, posterior: Column) -> Column:
     return F.element_at(classes, F.array_position(posterior, F.array_max(posterior)).cast("int"))
 
 
-def entropy_col(posterior: Column) -> Column:
-    """Shannon entropy in nats (0 log 0 = 0)."""
-    return -F.aggregate(posterior, F.lit(0.0),
-                        lambda acc, p: acc + F.when(p > 0, p * F.log(p)).otherwise(F.lit(0.0)))
-
-
 def needs_more_labels_col(confidence: Column, n_labels: Column, threshold: Column,
                           max_labels: Column) -> Column:
     """Ask one more labeler when confidence is below the threshold and the cap is not reached.
@@ -41,11 +35,13 @@ def needs_more_labels_col(confidence: Column, n_labels: Column, threshold: Colum
 
 
 def with_confidence_columns(posteriors_df: DataFrame) -> DataFrame:
-    """Adds label, confidence, entropy, n_classes."""
+    """Adds label, confidence, n_classes.
+
+    (Entropy comes with the posteriors from the engine, computed by the numpy kernel: a
+    Spark higher-order ``aggregate`` over the arrays cost more than the whole E-step.)"""
     return (posteriors_df
             .withColumn("confidence", confidence_col(F.col("posterior")))
             .withColumn("label", label_col(F.col("classes"), F.col("posterior")))
-            .withColumn("entropy", entropy_col(F.col("posterior")))
             .withColumn("n_classes", F.size("classes")))
 
 

@@ -31,7 +31,7 @@ from scoring.block_steps import block_e_stats, block_posteriors, block_vote_stat
 from scoring.blocks import from_bytes, split_block, to_bytes
 from scoring.class_space import ClassSpace
 from scoring.em import EmConfig, FitResult, fit
-from scoring.em_kernels import Params, Shape, SuffStats
+from scoring.em_kernels import Params, Shape, SuffStats, entropy
 from scoring.worker_index import WorkerIndex
 
 log = logging.getLogger("labelops.scoring.spark")
@@ -39,7 +39,7 @@ log = logging.getLogger("labelops.scoring.spark")
 ENGINE_NAME = "spark"
 BLOB_SCHEMA = "blob binary, n_judgments long, n_tasks long, n_unknown long, n_unknown_gold long"
 POSTERIOR_SCHEMA = ("task_id string, queue string, classes array<string>, posterior array<double>, "
-                    "n_labels int, gold_label string")
+                    "entropy double, n_labels int, gold_label string")
 DEFAULT_BLOCK_JUDGMENTS = 1_000_000
 TARGET_PARTITION_JUDGMENTS = 5_000_000
 TREE_REDUCE_ABOVE = 32  # partitions; below this a plain reduce on the driver is cheaper
@@ -114,6 +114,7 @@ def _emit_posteriors(params_bc, lookup_bc, space: ClassSpace):
                     "queue": groups.take(group),
                     "classes": class_lists.take(group),
                     "posterior": pa.ListArray.from_arrays(pa.array(offsets), pa.array(post[mask])),
+                    "entropy": pa.array(entropy(post)),
                     "n_labels": pa.array(block.n_labels.astype(np.int32)),
                     "gold_label": flat_classes.take(pa.array(gold_pos)),
                 })
@@ -191,7 +192,7 @@ class SparkEngine:
         return fit(self, config)
 
     def posteriors_df(self, fitted: FitResult) -> DataFrame:
-        """(task_id, queue, classes, posterior, n_labels, gold_label), one row per task.
+        """(task_id, queue, classes, posterior, entropy, n_labels, gold_label), one row per task.
 
         Lazy: the broadcast parameters stay alive until ``close()``."""
         from pyspark.sql import SparkSession
