@@ -36,12 +36,16 @@ log = logging.getLogger("labelops.job")
 
 
 def setup_logging() -> None:
-    if not logging.getLogger().handlers:
-        logging.basicConfig(
-            level=os.environ.get("LABELOPS_LOG_LEVEL", "INFO"),
-            format="%(asctime)s %(levelname)s %(name)s: %(message)s",
-            stream=sys.stderr,
-        )
+    """Our loggers always print to stderr (Spark, Airflow and spark-submit capture it),
+    whatever the host process did to the root logger."""
+    ours = logging.getLogger("labelops")
+    ours.setLevel(os.environ.get("LABELOPS_LOG_LEVEL", "INFO"))
+    if not any(getattr(h, "_labelops", False) for h in ours.handlers):
+        handler = logging.StreamHandler(sys.stderr)
+        handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(name)s: %(message)s"))
+        handler._labelops = True
+        ours.addHandler(handler)
+        ours.propagate = False
     for noisy in ("py4j", "great_expectations", "urllib3"):
         logging.getLogger(noisy).setLevel(logging.WARNING)
 
