@@ -23,6 +23,7 @@ from schemas import allocation, silver
 from schemas.contract import TableContract
 from scoring.allocation import adapters
 from scoring.allocation.config import (
+    ARROW_BATCH_ROWS,
     DEFAULT_WINDOW_HOURS,
     OPEN_TASK_HORIZON_DAYS,
     TOP_K,
@@ -72,29 +73,31 @@ Reader = Callable[..., "DataFrame | None"]  # (contract, required=...) -> DataFr
 
 
 def _posteriors(read: Reader, as_of: date) -> DataFrame | None:
-    contract = _optional_contract("schemas.confidence", "TASK_POSTERIORS", "POSTERIORS")
+    contract = _optional_contract("schemas.confidence", "TASK_POSTERIORS")
     df = read(contract, required=False) if contract is not None else None
-    if df is None:
-        log.info("allocate: no confidence posteriors; task confidence from vote shares")
+    if df is None or df.where(df["as_of_date"] <= as_of).limit(1).count() == 0:
+        log.info("allocate: no task posteriors as of %s; confidence from vote shares, static label "
+                 "targets", as_of)
         return None
-    needed = {"task_id", "confidence", "needs_more_labels"}
-    if not needed <= set(df.columns):
-        log.warning("allocate: %s lacks %s; using vote shares", contract.qualified_name, needed - set(df.columns))
-        return None
-    date_col = contract.logical_date_column
-    if date_col and date_col in df.columns:
-        df = adapters.latest_as_of(df, date_col, as_of)
-    log.info("allocate: task posteriors from %s", contract.qualified_name)
-    return df
+    log.info("allocate: task confidence and needs_more_labels from %s", contract.qualified_name)
+    return adapters.posteriors_as_of(df, as_of)
 
 
 def _skills(read: Reader, judgments: DataFrame, as_of: date) -> DataFrame:
-    contract = _optional_contract("schemas.features", "LABELER_QUEUE_FEATURES")
-    df = read(contract, required=False) if contract is not None else None
+    """Skill source by precedence: features (gold, Beta posterior) > confidence model's
+    confusion accuracy > silver gold judgments (Beta prior)."""
+    features = _optional_contract("schemas.features", "LABELER_QUEUE_FEATURES")
+    df = read(features, required=False) if features is not None else None
     if df is not None and df.where(df["as_of_date"] <= as_of).limit(1).count() > 0:
-        log.info("allocate: skills from %s", contract.qualified_name)
+        log.info("allocate: skills from %s", features.qualified_name)
         return adapters.skills_from_features(df, as_of)
-    log.info("allocate: no skill features as of %s; skills from silver gold judgments (Beta prior)", as_of)
+    confusion = _optional_contract("schemas.confidence", "LABELER_CONFUSION")
+    df = read(confusion, required=False) if confusion is not None else None
+    if df is not None and df.where(df["as_of_date"] <= as_of).limit(1).count() > 0:
+        log.info("allocate: no skill features as of %s; skills from %s", as_of, confusion.qualified_name)
+        return adapters.with_silver_handling(adapters.skills_from_confusion(df, as_of), judgments, as_of)
+    log.info("allocate: no skill features or confusion as of %s; skills from silver gold judgments "
+             "(Beta prior)", as_of)
     return adapters.skills_from_gold(judgments, as_of)
 
 
@@ -118,6 +121,19 @@ def release(inputs: AllocationInputs) -> None:
 
 
 def build_allocation(ctx: JobContext) -> None:
+    batch_conf = "spark.sql.execution.arrow.maxRecordsPerBatch"
+    previous = ctx.spark.conf.get(batch_conf, None)
+    ctx.spark.conf.set(batch_conf, str(ARROW_BATCH_ROWS))  # bigger Arrow batches for the scorer
+    try:
+        _build_allocation(ctx)
+    finally:
+        if previous is None:
+            ctx.spark.conf.unset(batch_conf)
+        else:
+            ctx.spark.conf.set(batch_conf, previous)
+
+
+def _build_allocation(ctx: JobContext) -> None:
     args = ctx.args
     settings = AllocationSettings(
         plan_date=ctx.logical_date, window_start=window_after(ctx.logical_date),

@@ -24,7 +24,7 @@ from pyspark.sql.types import (
     TimestampType,
 )
 
-from schemas.contract import Expectation, Severity, TableContract, between, in_set, not_null, unique
+from schemas.contract import Expectation, Severity, TableContract, in_set, unique
 from schemas.reference import QUEUES
 
 QUEUE_NAMES = sorted(QUEUES)
@@ -55,6 +55,10 @@ def no_rows(name: str, query: str, severity: Severity = "error") -> NamedExpecta
     return NamedExpectation("UnexpectedRowsExpectation",
                             {"unexpected_rows_query": query, "description": name}, severity, note=name)
 
+
+_PLAN_NOT_NULL = ("plan_date", "window_start", "labeler_id", "task_id", "queue", "rank", "score",
+                  *COMPONENTS, *[f"w_{w}" for w in WEIGHT_NAMES], "policy_version", "run_id")
+_UNIT_COMPONENTS = ("expected_accuracy", "label_value", "deadline_risk", "on_time_gain", "load_penalty")
 
 PLAN = TableContract(
     layer="allocation",
@@ -88,37 +92,35 @@ PLAN = TableContract(
     description="Assignment plan for the window after plan_date: one row per (labeler, task) to "
     "offer, with its rank for the labeler, total score, each score component, the weights used, "
     "the policy version and the run that produced it.",
-    expectations=tuple(
-        not_null("plan_date", "window_start", "labeler_id", "task_id", "queue", "rank", "score",
-                 *COMPONENTS, *[f"w_{w}" for w in WEIGHT_NAMES], "policy_version", "run_id")
-        + [
-            unique("window_start", "labeler_id", "task_id"),
-            in_set("queue", QUEUE_NAMES),
-            in_set("solver", SOLVERS),
-            between("rank", 1, None),
-            between("score", 0, None),  # the matcher never plans a pair worth <= 0
-            *[between(c, 0, 1) for c in ("expected_accuracy", "label_value", "deadline_risk",
-                                         "on_time_gain", "load_penalty")],
-            between("expected_cost", 0, None),
-            in_set("is_eligible", [True]),
-            a_at_least_b("labeler_capacity", "labeler_assigned"),
-            a_at_least_b("task_labels_needed", "task_assigned"),
-            no_rows("labeler_over_capacity",
-                    "SELECT labeler_id FROM {batch} GROUP BY window_start, labeler_id "
-                    "HAVING count(*) > max(labeler_capacity)"),
-            no_rows("task_over_assigned",
-                    "SELECT task_id FROM {batch} GROUP BY window_start, task_id "
-                    "HAVING count(*) > max(task_labels_needed)"),
-            no_rows("rank_not_dense",
-                    "SELECT labeler_id FROM {batch} GROUP BY window_start, labeler_id "
-                    "HAVING max(`rank`) <> count(*)"),
-        ]
+    # Few expectations, most as one SQL query each: GX runs one Spark job per expectation.
+    expectations=(
+        no_rows("not_null", "SELECT labeler_id, task_id FROM {batch} WHERE "
+                + " OR ".join(f"`{c}` IS NULL" for c in _PLAN_NOT_NULL)),
+        unique("window_start", "labeler_id", "task_id"),
+        in_set("queue", QUEUE_NAMES),
+        in_set("solver", SOLVERS),
+        in_set("is_eligible", [True]),
+        no_rows("values_in_range",
+                "SELECT labeler_id, task_id FROM {batch} WHERE `rank` < 1 OR score <= 0 "
+                "OR expected_cost < 0 OR isnan(score) OR "
+                + " OR ".join(f"`{c}` < 0 OR `{c}` > 1 OR isnan(`{c}`)" for c in _UNIT_COMPONENTS)),
+        a_at_least_b("labeler_capacity", "labeler_assigned"),
+        a_at_least_b("task_labels_needed", "task_assigned"),
+        no_rows("labeler_over_capacity",
+                "SELECT labeler_id FROM {batch} GROUP BY window_start, labeler_id "
+                "HAVING count(*) > max(labeler_capacity)"),
+        no_rows("task_over_assigned",
+                "SELECT task_id FROM {batch} GROUP BY window_start, task_id "
+                "HAVING count(*) > max(task_labels_needed)"),
+        no_rows("rank_not_dense",
+                "SELECT labeler_id FROM {batch} GROUP BY window_start, labeler_id "
+                "HAVING max(`rank`) <> count(*)"),
     ),
 )
 
 _METRIC_COUNTS = ("pairs", "tasks", "demand_labels", "capacity_labels", "assigned")
 _METRIC_RATIOS = ("mean_expected_accuracy", "mean_true_accuracy", "cost_per_label", "on_time_share",
-                  "coverage")
+                  "filled_share")
 
 PLAN_METRICS = TableContract(
     layer="allocation",
@@ -146,16 +148,17 @@ PLAN_METRICS = TableContract(
     write_mode="replace_partition",
     description="Expected figures of each day's plan per queue and overall, next to a random "
     "assignment of the same candidate pairs under the same capacities: expected accuracy, cost, "
-    "on-time share, coverage, objective, and the greedy-vs-exact gap of the matching.",
-    expectations=tuple(
-        not_null("plan_date", "queue", "policy", "assigned", "run_id")
-        + [
-            unique("plan_date", "queue", "policy"),
-            in_set("policy", ["policy", "random"]),
-            in_set("queue", [*QUEUE_NAMES, "_all"]),
-            *[between(c, 0, 1) for c in ("mean_expected_accuracy", "on_time_share", "coverage")],
-            between("greedy_gap", -1e-9, None),
-        ]
+    "on-time share, share of needed labels filled, objective, and the greedy-vs-exact gap of the matching.",
+    expectations=(
+        no_rows("not_null", "SELECT queue, policy FROM {batch} WHERE plan_date IS NULL OR queue IS NULL "
+                "OR policy IS NULL OR assigned IS NULL OR run_id IS NULL"),
+        unique("plan_date", "queue", "policy"),
+        in_set("policy", ["policy", "random"]),
+        in_set("queue", [*QUEUE_NAMES, "_all"]),
+        no_rows("values_in_range",
+                "SELECT queue, policy FROM {batch} WHERE greedy_gap < -1e-9 OR assigned > demand_labels OR "
+                + " OR ".join(f"{c} < 0 OR {c} > 1 + 1e-9"
+                              for c in ("mean_expected_accuracy", "on_time_share", "filled_share"))),
     ),
 )
 

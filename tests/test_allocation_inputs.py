@@ -196,3 +196,63 @@ def test_skills_and_capacity_from_silver(spark) -> None:
     assert set(caps) == {"a", "b"}
     assert caps["a"] == int(8 * 3600 * 0.8 // row["handling_s"])
     assert caps["b"] == int(4 * 3600 * 0.8 // 75.0)  # video default handling
+
+
+def contract_frame(spark: SparkSession, contract, rows: list[dict]) -> DataFrame:
+    """Rows with the contract's exact schema; unspecified fields get a neutral value."""
+    from pyspark.sql import types as T
+
+    def neutral(dtype):
+        if isinstance(dtype, T.StringType):
+            return "x"
+        if isinstance(dtype, T.BooleanType):
+            return False
+        if isinstance(dtype, T.IntegerType | T.LongType):
+            return 0
+        if isinstance(dtype, T.DoubleType):
+            return 0.0
+        if isinstance(dtype, T.DateType):
+            return DAY
+        if isinstance(dtype, T.TimestampType):
+            return at(0)
+        if isinstance(dtype, T.ArrayType):
+            return []
+        if isinstance(dtype, T.MapType):
+            return {}
+        raise TypeError(dtype)
+
+    full = [{f.name: r.get(f.name, None if f.nullable else neutral(f.dataType)) for f in contract.schema.fields}
+            for r in rows]
+    return spark.createDataFrame(full, contract.schema)
+
+
+def test_upstream_tables_replace_the_fallbacks(spark) -> None:
+    from schemas import confidence, features
+
+    posteriors = contract_frame(spark, confidence.TASK_POSTERIORS, [
+        {"task_id": "t1", "method": "mv", "confidence": 0.5, "needs_more_labels": True, "max_labels": 5},
+        {"task_id": "t1", "method": "ds", "confidence": 0.9, "needs_more_labels": False, "max_labels": 5},
+        {"task_id": "t2", "method": "ds", "confidence": 0.4, "needs_more_labels": True, "max_labels": 2,
+         "as_of_date": DAY - timedelta(days=1)},
+        {"task_id": "t3", "method": "ds", "confidence": 0.7, "needs_more_labels": True, "max_labels": 5,
+         "as_of_date": DAY + timedelta(days=1)},  # the future: never read
+    ])
+    got = adapters.posteriors_as_of(posteriors, DAY)
+    assert [(r["task_id"], r["confidence"]) for r in got.collect()] == [("t1", 0.9)]  # latest date, ds first
+    confusion = contract_frame(spark, confidence.LABELER_CONFUSION, [
+        {"labeler_id": "a", "queue": "spam", "method": "ds", "accuracy": 0.9, "n_judgments": 99},
+    ])
+    skill = adapters.skills_from_confusion(confusion, DAY).first()
+    assert skill["skill_mean"] == 0.9 and skill["skill_lower"] == pytest.approx(0.9 - LOWER_BOUND_Z * 0.03)
+    judgments = silver_judgments(spark, [{"task_id": "t", "labeler_id": "a", "label": "spam",
+                                          "active_seconds": 33.0}])
+    filled = adapters.with_silver_handling(adapters.skills_from_confusion(confusion, DAY), judgments, DAY)
+    assert filled.first()["handling_s"] == 33.0
+    lq = features.LABELER_QUEUE_FEATURES
+    feats = contract_frame(spark, lq, [
+        {"labeler_id": "a", "queue": "spam", "gold_accuracy_28d": 0.8, "gold_accuracy_lb_28d": 0.7,
+         "gold_n_28d": 12, "active_seconds_p50_28d": 21.0},
+        {"labeler_id": "a", "queue": "spam", "as_of_date": DAY - timedelta(days=1), "gold_accuracy_28d": 0.5},
+    ])
+    row = adapters.skills_from_features(feats, DAY).collect()
+    assert [(r["skill_mean"], r["skill_lower"], r["skill_n"], r["handling_s"]) for r in row] == [(0.8, 0.7, 12.0, 21.0)]

@@ -13,7 +13,13 @@ import pytest
 
 from scoring.allocation.config import QUEUE_ORDER, Weights
 from scoring.allocation.formulas import combine, queue_params
-from scoring.allocation.matching import Instance, match_partition, relative_gap, solve_exact, solve_greedy
+from scoring.allocation.matching import (
+    Instance,
+    match_partition,
+    relative_gap,
+    solve_exact,
+    solve_greedy,
+)
 
 
 def instance(rows: list[tuple[str, str, float]], capacity: dict[str, int], need: dict[str, int]) -> pd.DataFrame:

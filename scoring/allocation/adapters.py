@@ -73,9 +73,10 @@ def open_tasks(tasks_df: DataFrame, judgments_df: DataFrame, as_of: date,
 
     Target: ``DEFAULT_TARGET_LABELS`` per queue. With a confidence table
     (``posteriors_df``: task_id, confidence, needs_more_labels), a task it covers needs
-    max(target - n, 1) more labels if it says ``needs_more_labels``, else none (confident
-    early: stop paying for labels); tasks it does not cover keep the static target. Never
-    more than ``MAX_LABELS_PER_TASK`` labels in total."""
+    max(target - n, 1) more labels if it says ``needs_more_labels`` (in parallel, for
+    turnaround), else none (confident early: stop paying for labels), and never beyond its
+    ``max_labels``; tasks it does not cover keep the static target. Never more than
+    ``MAX_LABELS_PER_TASK`` labels in total."""
     tasks = tasks_df.where(_date_between("created_date", as_of - timedelta(days=horizon_days - 1), as_of))
     so_far = labels_so_far(judgments_df, as_of, horizon_days)
     k = F.coalesce(F.size("label_set"), default_n_classes(F.col("queue")))
@@ -86,12 +87,17 @@ def open_tasks(tasks_df: DataFrame, judgments_df: DataFrame, as_of: date,
     static_need = F.greatest(target - n, F.lit(0))
     df = tasks.join(so_far, on="task_id", how="left")
     if posteriors_df is not None:
+        max_labels = (F.col("max_labels") if "max_labels" in posteriors_df.columns
+                      else F.lit(None).cast("int"))
         post = posteriors_df.select("task_id", F.col("confidence").alias("post_confidence"),
-                                    F.col("needs_more_labels").alias("post_needs_more"))
+                                    F.col("needs_more_labels").alias("post_needs_more"),
+                                    max_labels.alias("post_max_labels"))
         df = df.join(post, on="task_id", how="left")
         has_post = F.col("post_needs_more").isNotNull()
         need = (F.when(has_post & F.col("post_needs_more"), F.greatest(target - n, F.lit(1)))
                 .when(has_post, F.lit(0)).otherwise(static_need))
+        # the confidence model's own cap on labels per task, where it gives one
+        need = F.least(need, F.coalesce(F.col("post_max_labels") - n, need))
         confidence = F.coalesce(F.col("post_confidence"), vote_conf)
     else:
         need, confidence = static_need, vote_conf
@@ -170,7 +176,45 @@ def labelers_from_roster(snapshots_df: DataFrame, skills_df: DataFrame, as_of: d
                     "handling_s"))
 
 
-def dedupe_latest_per_key(df: DataFrame, keys: list[str], order_col: str) -> DataFrame:
-    """One row per key, the latest by ``order_col`` (used on confidence rows)."""
-    w = Window.partitionBy(*keys).orderBy(F.col(order_col).desc())
+# Confidence models by preference: Dawid-Skene, its one-coin variant, then majority vote.
+METHOD_PREFERENCE = ("ds", "ocds", "mv")
+
+
+def preferred_method(df: DataFrame, keys: list[str], methods: tuple[str, ...] = METHOD_PREFERENCE) -> DataFrame:
+    """One row per ``keys``: the row of the most preferred ``method`` present."""
+    rank = F.array_position(F.array(*[F.lit(m) for m in methods]), F.col("method"))
+    rank = F.when(rank > 0, rank).otherwise(F.lit(len(methods) + 1))
+    w = Window.partitionBy(*keys).orderBy(rank, F.col("method"))
     return df.withColumn("_rn", F.row_number().over(w)).where("_rn = 1").drop("_rn")
+
+
+def posteriors_as_of(task_posteriors_df: DataFrame, as_of: date) -> DataFrame:
+    """(task_id, confidence, needs_more_labels, max_labels) from scoring.task_posteriors:
+    the latest as_of_date <= as_of, preferred method per task."""
+    df = latest_as_of(task_posteriors_df, "as_of_date", as_of)
+    return preferred_method(df, ["task_id"]).select("task_id", "confidence", "needs_more_labels", "max_labels")
+
+
+def skills_from_confusion(labeler_confusion_df: DataFrame, as_of: date) -> DataFrame:
+    """Skill from the confidence model's per-labeler confusion (scoring.labeler_confusion):
+    its prior-weighted accuracy, with a normal-approximation lower bound on n_judgments.
+    Used when there are no skill features; no handling times in it (defaults apply)."""
+    df = preferred_method(latest_as_of(labeler_confusion_df, "as_of_date", as_of), ["labeler_id", "queue"])
+    acc = F.col("accuracy").cast("double")
+    n = F.col("n_judgments").cast("double")
+    lower = F.greatest(acc - F.lit(LOWER_BOUND_Z) * F.sqrt(acc * (1 - acc) / (n + 1)), F.lit(0.0))
+    return df.select("labeler_id", "queue", acc.alias("skill_mean"), lower.alias("skill_lower"),
+                     n.alias("skill_n"), F.lit(None).cast("double").alias("handling_s"))
+
+
+def with_silver_handling(skills_df: DataFrame, judgments_df: DataFrame, as_of: date,
+                         lookback_days: int = SKILL_LOOKBACK_DAYS) -> DataFrame:
+    """Fills missing ``handling_s`` with the median active seconds from silver judgments."""
+    recent = (judgments_df
+              .where(_date_between("event_date", as_of - timedelta(days=lookback_days - 1), as_of))
+              .where(F.col("status") == SUBMITTED)
+              .groupBy("labeler_id", "queue")
+              .agg(F.percentile_approx("active_seconds", 0.5).cast("double").alias("_silver_h")))
+    return (skills_df.join(recent, on=["labeler_id", "queue"], how="left")
+            .withColumn("handling_s", F.coalesce(F.col("handling_s"), F.col("_silver_h")))
+            .drop("_silver_h"))

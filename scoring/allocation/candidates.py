@@ -20,6 +20,7 @@ from datetime import datetime
 from pyspark.sql import Column, DataFrame, Window
 from pyspark.sql import functions as F
 
+from schemas.reference import QUEUES
 from scoring.allocation.config import (
     DEFAULT_HANDLING_S,
     LOWER_BOUND_Z,
@@ -28,7 +29,6 @@ from scoring.allocation.config import (
     SKILL_PRIOR_STRENGTH,
     TOP_K,
 )
-from schemas.reference import QUEUES
 
 OPEN_TASK_COLUMNS = ("task_id", "queue", "language", "priority", "deadline_at", "n_classes",
                      "labels_needed", "n_labels", "confidence")

@@ -71,8 +71,10 @@ def queue_capacity_split(demand_df: DataFrame, usage_df: DataFrame | None = None
 
 
 def usage(matched_df: DataFrame) -> DataFrame:
-    """(labeler_id, queue, used) of a plan: what the relaxed pass asked of each labeler."""
-    return matched_df.groupBy("labeler_id", "queue").agg(F.count(F.lit(1)).alias("used"))
+    """(labeler_id, queue, used, relaxed_score) of a plan: what the relaxed pass asked of
+    each labeler, and the (priced) score it got from it."""
+    return matched_df.groupBy("labeler_id", "queue").agg(F.count(F.lit(1)).alias("used"),
+                                                         F.sum("score").alias("relaxed_score"))
 
 
 def with_queue_capacity(pairs_df: DataFrame, usage_df: DataFrame | None = None) -> DataFrame:

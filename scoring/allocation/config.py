@@ -154,3 +154,7 @@ MAX_EXACT_PAIRS = 3_000_000
 # (price change, in score units, for a labeler asked for twice its capacity).
 PRICE_ROUNDS = 3
 PRICE_STEP = 0.3
+
+# Rows per Arrow batch sent to the scoring pandas UDF (Spark's default is 10,000): larger
+# batches amortise the per-batch cost of the UDF's ~30 NumPy passes. Set by the job/bench.
+ARROW_BATCH_ROWS = 100_000

@@ -10,7 +10,7 @@ by the bench, so every report means the same thing:
   done in the next one: (sum over planned labels of P(on time | now) + sum over unplanned
   needed labels of P(on time | next window)) / labels needed. Planning urgent work raises
   it; planning work with lots of slack barely moves it.
-* ``coverage``: planned labels / labels needed.
+* ``filled_share``: planned labels / labels needed.
 """
 
 from __future__ import annotations
@@ -25,7 +25,7 @@ SUM_FIELDS = ("pairs", "tasks", "demand_labels", "capacity_labels", "assigned",
               "sum_expected_accuracy", "sum_true_accuracy", "sum_expected_cost", "sum_label_value",
               "sum_score", "on_time_numerator")
 RATIO_FIELDS = ("mean_expected_accuracy", "mean_true_accuracy", "cost_per_label", "on_time_share",
-                "coverage")
+                "filled_share")
 
 METRICS_SCHEMA = StructType(
     [StructField("queue", StringType(), False), StructField("policy", StringType(), False)]
@@ -70,7 +70,7 @@ def with_ratios(sums: pd.DataFrame) -> pd.DataFrame:
     out["mean_true_accuracy"] = out["sum_true_accuracy"] / assigned
     out["cost_per_label"] = out["sum_expected_cost"] / assigned
     out["on_time_share"] = out["on_time_numerator"] / demand
-    out["coverage"] = out["assigned"] / demand
+    out["filled_share"] = out["assigned"] / demand
     return out
 
 

@@ -5,9 +5,10 @@ solves), so the shared capacity must be coordinated across queues. Strategies:
 
 * ``priced`` (default): Lagrangian coordination. Each round solves every queue as if
   the labeler's whole capacity were available to it, with the labeler's arcs charged a
-  price; over-used labelers get dearer (subgradient step). Each round's usage feeds the
-  usage-based split of ``capacity.py`` and a per-queue solve with the true scores; the
-  best of these feasible plans is kept. Each round also yields the Lagrangian dual bound
+  price; over-used labelers get dearer (subgradient step, ``PRICE_STEP / sqrt(round)``
+  per unit of relative over-use). The last round's usage feeds the usage-based split of
+  ``capacity.py``, and one per-queue solve with the true scores under that split gives
+  the plan (feasible by construction). Each round also yields the Lagrangian dual bound
   sum_q opt_q(score - price) + sum_l price_l * capacity_l >= global optimum, so the gap
   is bounded even where no global solve fits. One round = the plain two-pass split.
 * ``demand``: split by candidate demand only, one per-queue pass (cheapest, biggest gap).
@@ -46,7 +47,7 @@ class SharedCapacityPlan:
     # (None for ``global``: there queue_capacity is the labeler's whole capacity)
     capacity_split: DataFrame | None
     upper_bound: float | None = None  # best dual bound (priced) or the optimum (global)
-    rounds: list[dict] = field(default_factory=list)  # per priced round: primal, dual, over-use
+    rounds: list[dict] = field(default_factory=list)  # per price round: dual bound, over-use
 
     @property
     def gap_bound(self) -> float | None:
@@ -96,44 +97,35 @@ def match_shared_capacity(scored_df: DataFrame, strategy: Strategy = "priced", *
 
 def _priced(by_queue: DataFrame, demand: DataFrame, *, keep: tuple[str, ...], rounds: int,
             step: float, max_exact_pairs: int, compare_greedy: bool) -> SharedCapacityPlan:
+    """Price rounds on the relaxed per-queue problems, then ONE per-queue solve with the
+    true scores under the capacity split from the last round's usage."""
     capacities = demand.select("labeler_id", "capacity").distinct().localCheckpoint()
+    # the dual bound needs every relaxed partition solved exactly (none above the greedy threshold)
+    all_exact = by_queue.groupBy("queue").count().where(F.col("count") > max_exact_pairs).limit(1).count() == 0
     prices = capacities.select("labeler_id", F.lit(0.0).alias("price"))
-    best: SharedCapacityPlan | None = None
     history: list[dict] = []
+    used = None
     for r in range(rounds):
         relaxed_pairs = (by_queue.join(F.broadcast(prices), on="labeler_id", how="left")
                          .withColumn("score", F.col("score") - F.coalesce(F.col("price"), F.lit(0.0)))
                          .withColumn("queue_capacity", F.col("capacity")))
-        relaxed = match_pairs(relaxed_pairs, compare_greedy=False, max_exact_pairs=max_exact_pairs).localCheckpoint()
+        relaxed = match_pairs(relaxed_pairs, compare_greedy=False, max_exact_pairs=max_exact_pairs)
         used = usage(relaxed).localCheckpoint()
         per_labeler = (capacities
-                       .join(used.groupBy("labeler_id").agg(F.sum("used").alias("used")),
+                       .join(used.groupBy("labeler_id").agg(F.sum("used").alias("used"),
+                                                            F.sum("relaxed_score").alias("relaxed_score")),
                              on="labeler_id", how="left")
                        .join(prices, on="labeler_id", how="left")
-                       .fillna({"used": 0, "price": 0.0})
+                       .fillna({"used": 0, "price": 0.0, "relaxed_score": 0.0})
                        .localCheckpoint())
-        relaxed_score, relaxed_solvers = _plan_stats(relaxed)
-        relaxed.unpersist()
         stats = per_labeler.agg(
+            F.sum("relaxed_score").alias("relaxed_score"),
             F.sum(F.col("price") * F.col("capacity")).alias("priced_capacity"),
             F.sum(F.greatest(F.col("used") - F.col("capacity"), F.lit(0))).alias("overuse")).first()
-        dual = (relaxed_score + float(stats["priced_capacity"] or 0.0)
-                if relaxed_solvers <= {"min_cost_flow"} else None)
-
-        split = queue_capacity_split(demand, used).localCheckpoint()
-        pairs = by_queue.join(F.broadcast(split), on=["labeler_id", "queue"], how="left")
-        matched = match_pairs(pairs, keep=keep, max_exact_pairs=max_exact_pairs,
-                              compare_greedy=compare_greedy).localCheckpoint()
-        primal, _ = _plan_stats(matched)
-        history.append({"round": r, "primal": primal, "dual": dual, "overuse": int(stats["overuse"] or 0)})
-        log.info("allocation priced round %d: plan objective %.3f, dual bound %s, over-use %s",
-                 r, primal, "n/a" if dual is None else f"{dual:.3f}", stats["overuse"])
-        if best is None or primal > best.objective:
-            if best is not None:
-                best.matched.unpersist()
-            best = SharedCapacityPlan(matched, primal, split)
-        else:
-            matched.unpersist()
+        dual = float(stats["relaxed_score"] + stats["priced_capacity"]) if all_exact else None
+        history.append({"round": r, "dual": dual, "overuse": int(stats["overuse"] or 0)})
+        log.info("allocation price round %d: dual bound %s, over-use %s", r,
+                 "n/a" if dual is None else f"{dual:.3f}", stats["overuse"])
         if history[-1]["overuse"] == 0:
             break  # the relaxed plan already fits every shared capacity: it is the optimum
         eta = step / math.sqrt(r + 1)
@@ -141,8 +133,13 @@ def _priced(by_queue: DataFrame, demand: DataFrame, *, keep: tuple[str, ...], ro
             "labeler_id",
             F.greatest(F.lit(0.0), F.col("price") + eta * (F.col("used") - F.col("capacity")) / F.col("capacity"))
             .alias("price")).localCheckpoint()
-    assert best is not None
+    split = queue_capacity_split(demand, used).localCheckpoint()
+    pairs = by_queue.join(F.broadcast(split), on=["labeler_id", "queue"], how="left")
+    matched = match_pairs(pairs, keep=keep, max_exact_pairs=max_exact_pairs,
+                          compare_greedy=compare_greedy).localCheckpoint()
+    objective, _ = _plan_stats(matched)
     duals = [h["dual"] for h in history if h["dual"] is not None]
-    best.upper_bound = min(duals) if duals else None
-    best.rounds = history
-    return best
+    log.info("allocation plan objective %.3f after %d price rounds (best dual bound %s)", objective,
+             len(history), "n/a" if not duals else f"{min(duals):.3f}")
+    return SharedCapacityPlan(matched, objective, split, upper_bound=min(duals) if duals else None,
+                              rounds=history)

@@ -15,6 +15,7 @@ import numpy as np
 import pandas as pd
 from pyspark.sql import DataFrame, SparkSession
 
+from schemas.reference import LANGUAGES, QUEUES
 from scoring.allocation.config import (
     LOWER_BOUND_Z,
     PRODUCTIVE_SHARE,
@@ -22,7 +23,6 @@ from scoring.allocation.config import (
     SKILL_PRIOR_MEAN,
     SKILL_PRIOR_STRENGTH,
 )
-from schemas.reference import LANGUAGES, QUEUES
 
 _QUEUE_MIX = {"ad_compliance": 0.24, "video_policy": 0.10, "sentiment": 0.20, "spam": 0.24,
               "image_quality": 0.14, "transcript_qa": 0.08}

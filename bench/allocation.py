@@ -1,0 +1,201 @@
+"""Allocation at pipeline scale: pair scoring three ways, matching, and plan quality vs random.
+
+    .venv/bin/python bench/allocation.py                      # 2,000 labelers x 50,000 tasks
+    .venv/bin/python bench/allocation.py --labelers 200 --tasks 5000   # quicker
+
+Synthetic interface-level inputs (``scoring.allocation.synthetic``: hidden true accuracy
+per labeler and queue) -> candidate pairs (bounded: <= top_k labelers per task) -> timings:
+
+- scoring: the same formulas as a pandas UDF (the pipeline's), as Spark built-in
+  expressions, and as a row-at-a-time Python UDF, each over the same cached pairs and
+  forced with a no-op write; best of ``--repeats`` runs (row UDF on a sample, as a rate);
+- matching: the pipeline's per-queue min-cost flows with Lagrangian coordination of the
+  shared capacities (``priced``), timed; its relative objective gap to one global exact
+  min-cost flow over all queues; also the demand-only split's gap and greedy's gap;
+- plan figures: expected (and true) accuracy, cost and on-time share of the plan vs a
+  random assignment of the same pairs under the same capacities, and the best
+  Pareto-sweep point whose cost is not above the random plan's.
+
+Stage timings go to stderr; the last stdout line is one JSON object.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import logging
+import os
+import sys
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+log = logging.getLogger("bench.allocation")
+
+
+def parse_args(argv: list[str] | None) -> argparse.Namespace:
+    p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    p.add_argument("--labelers", type=int, default=2000)
+    p.add_argument("--tasks", type=int, default=50_000)
+    p.add_argument("--top-k", type=int, default=20)
+    p.add_argument("--window-hours", type=float, default=1.0, help="planning window (hourly runs)")
+    p.add_argument("--repeats", type=int, default=3, help="timed runs per scorer (best is kept)")
+    p.add_argument("--row-udf-sample", type=int, default=100_000, help="pairs scored by the row UDF")
+    p.add_argument("--no-sweep", action="store_true", help="skip the Pareto sweep")
+    p.add_argument("--master", default="local[2]")
+    p.add_argument("--seed", type=int, default=11)
+    return p.parse_args(argv)
+
+
+def timed_write(df) -> float:
+    """Seconds to compute every row and column of ``df`` (no-op sink: nothing collected)."""
+    t0 = time.perf_counter()
+    df.write.format("noop").mode("overwrite").save()
+    return time.perf_counter() - t0
+
+
+def best_of(n: int, fn) -> float:
+    return min(fn() for _ in range(n))
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = parse_args(argv)
+    logging.basicConfig(level=logging.INFO, stream=sys.stderr, format="%(asctime)s %(name)s: %(message)s")
+    for noisy in ("py4j", "labelops.session"):
+        logging.getLogger(noisy).setLevel(logging.WARNING)
+    os.environ.setdefault("PYSPARK_PYTHON", sys.executable)
+
+    import pandas as pd
+    from pyspark.sql import functions as F
+
+    from jobs.session import build_spark
+    from scoring.allocation.candidates import candidate_pairs, pair_bound
+    from scoring.allocation.config import ARROW_BATCH_ROWS
+    from scoring.allocation.formulas import COMPONENT_COLUMNS
+    from scoring.allocation.matching import relative_gap
+    from scoring.allocation.metrics import plan_metrics, totals, with_random_scores
+    from scoring.allocation.pareto import pareto_sweep, weight_grid
+    from scoring.allocation.scorers import with_scores, with_scores_builtin, with_scores_row_udf
+    from scoring.allocation.shared_capacity import match_shared_capacity
+    from scoring.allocation.synthetic import generate
+
+    spark = build_spark("bench-allocation", master=args.master,
+                        extra_conf={"spark.ui.enabled": "false", "spark.sql.shuffle.partitions": "4",
+                                    "spark.driver.memory": "6g"})
+    spark.conf.set("spark.sql.execution.arrow.maxRecordsPerBatch", str(ARROW_BATCH_ROWS))
+    figures: dict[str, object] = {"labelers": args.labelers, "tasks": args.tasks, "top_k": args.top_k,
+                                  "master": spark.sparkContext.master, "cpus": os.cpu_count()}
+    try:
+        figures["load_avg_1m_at_start"] = round(os.getloadavg()[0], 2)
+    except OSError:
+        pass
+
+    t0 = time.perf_counter()
+    syn = generate(args.labelers, args.tasks, seed=args.seed, window_h=args.window_hours)
+    frames = syn.to_spark(spark)
+    log.info("synthetic inputs in %.1fs: supply %d labels, demand %d labels", time.perf_counter() - t0,
+             syn.labelers["capacity"].sum(), syn.open_tasks["labels_needed"].sum())
+    figures["supply_labels"] = int(syn.labelers["capacity"].sum())
+    figures["demand_labels"] = int(syn.open_tasks["labels_needed"].sum())
+
+    t0 = time.perf_counter()
+    pairs = candidate_pairs(frames["open_tasks"], frames["labelers"], frames["skills"], frames["judged"],
+                            syn.window_start, top_k=args.top_k).persist()
+    n = pairs.count()
+    figures["candidates_s"] = round(time.perf_counter() - t0, 2)
+    bound = pair_bound(frames["open_tasks"], frames["labelers"], args.top_k).agg(
+        F.sum("cross_product").alias("cross"), F.sum("bound").alias("bound")).first()
+    figures.update(pairs=n, pairs_bound=int(bound["bound"]), eligible_cross_product=int(bound["cross"]))
+    log.info("%d candidate pairs in %.1fs (bound %d; eligible cross product %d)", n, figures["candidates_s"],
+             bound["bound"], bound["cross"])
+
+    # --- scoring, three ways ------------------------------------------------------------------
+    keys = ["task_id", "labeler_id"]
+
+    def run(scorer, df):
+        return lambda: timed_write(scorer(df, window_h=args.window_hours).select(*keys, *COMPONENT_COLUMNS))
+
+    run(with_scores, pairs)()  # warm up the Python workers
+    t_udf = best_of(args.repeats, run(with_scores, pairs))
+    t_builtin = best_of(args.repeats, run(with_scores_builtin, pairs))
+    sample = pairs.limit(min(args.row_udf_sample, n)).persist()
+    n_sample = sample.count()
+    t_row = best_of(max(1, args.repeats - 1), run(with_scores_row_udf, sample))
+    sample.unpersist()
+    figures.update(
+        udf_pairs_per_s=round(n / t_udf), builtin_pairs_per_s=round(n / t_builtin),
+        row_udf_pairs_per_s=round(n_sample / t_row), udf_s=round(t_udf, 3), builtin_s=round(t_builtin, 3),
+        row_udf_s=round(t_row, 3), row_udf_pairs=n_sample,
+        udf_over_builtin_time=round(t_udf / t_builtin, 3),
+        row_udf_over_udf_time=round((t_row / n_sample) / (t_udf / n), 2))
+    log.info("scoring: pandas UDF %.2fs, built-ins %.2fs, row UDF %.2fs for %d pairs", t_udf, t_builtin,
+             t_row, n_sample)
+
+    # --- matching -------------------------------------------------------------------------------
+    scored = with_scores(pairs, window_h=args.window_hours).join(
+        F.broadcast(frames["skills"].select("labeler_id", "queue", "true_accuracy")), ["labeler_id", "queue"],
+        "left").persist()
+    scored.count()
+    pairs.unpersist()
+    t0 = time.perf_counter()
+    priced = match_shared_capacity(scored, "priced")
+    priced.matched.count()
+    figures["matching_s"] = round(time.perf_counter() - t0, 2)
+    t0 = time.perf_counter()
+    exact = match_shared_capacity(scored, "global", compare_greedy=True)
+    figures["global_matching_s"] = round(time.perf_counter() - t0, 2)
+    demand = match_shared_capacity(scored, "demand", compare_greedy=False)
+    greedy_global = exact.matched.select(F.first("greedy_objective")).first()[0]
+    gaps = priced.matched.groupBy("queue").agg(F.first("exact_objective").alias("e"),
+                                               F.first("greedy_objective").alias("g")).toPandas()
+    figures.update(
+        matching_gap=round(relative_gap(exact.objective, priced.objective), 5),
+        matching_gap_bound=round(priced.gap_bound, 5) if priced.gap_bound is not None else None,
+        matching_rounds=len(priced.rounds),
+        capacity_split_gap_demand_only=round(relative_gap(exact.objective, demand.objective), 5),
+        greedy_gap_per_queue=round(relative_gap(gaps["e"].sum(), gaps["g"].sum()), 5),
+        greedy_gap_global=round(relative_gap(exact.objective, greedy_global), 5),
+        objective_exact=round(exact.objective, 3), objective_plan=round(priced.objective, 3))
+    log.info("matching: priced %.1fs (objective %.3f), global exact %.1fs (%.3f), gap %.5f",
+             figures["matching_s"], priced.objective, figures["global_matching_s"], exact.objective,
+             figures["matching_gap"])
+
+    # --- plan figures vs random ------------------------------------------------------------------
+    with_capacity = scored.join(priced.capacity_split, ["labeler_id", "queue"], "left")
+    random_plan = match_shared_capacity(with_random_scores(scored, args.seed), "global",
+                                        compare_greedy=False, max_exact_pairs=0)
+    per_queue = pd.concat([plan_metrics(with_capacity, priced.matched, "policy").toPandas(),
+                           plan_metrics(with_capacity, random_plan.matched, "random").toPandas()])
+    overall = totals(per_queue).set_index("policy")
+    for policy in ("policy", "random"):
+        row = overall.loc[policy]
+        figures[f"{policy}_labels"] = int(row["assigned"])
+        for metric in ("mean_expected_accuracy", "mean_true_accuracy", "cost_per_label", "on_time_share"):
+            figures[f"{policy}_{metric}"] = round(float(row[metric]), 4)
+        figures[f"{policy}_total_cost"] = round(float(row["sum_expected_cost"]), 2)
+    if not args.no_sweep:
+        t0 = time.perf_counter()
+        sweep = pareto_sweep(with_capacity, weight_grid({"quality": (1.0, 2.0, 4.0), "cost": (0.5, 1.0, 2.0)}))
+        figures["sweep_s"] = round(time.perf_counter() - t0, 2)
+        affordable = sweep[sweep["sum_expected_cost"] <= figures["random_total_cost"]]
+        if len(affordable):
+            best = affordable.sort_values("mean_expected_accuracy", ascending=False).iloc[0]
+            figures["sweep_best_at_random_cost"] = {
+                "quality": best["quality"], "cost": best["cost"], "labels": int(best["assigned"]),
+                "mean_expected_accuracy": round(float(best["mean_expected_accuracy"]), 4),
+                "mean_true_accuracy": round(float(best["mean_true_accuracy"]), 4),
+                "total_cost": round(float(best["sum_expected_cost"]), 2)}
+        figures["sweep_points"] = len(sweep)
+        figures["sweep_pareto_points"] = int(sweep["pareto"].sum())
+    try:
+        figures["load_avg_1m_at_end"] = round(os.getloadavg()[0], 2)
+    except OSError:
+        pass
+    print(json.dumps(figures))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

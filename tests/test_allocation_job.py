@@ -1,0 +1,126 @@
+"""End to end: ``jobs/allocate.py`` on tiny silver tables written with the silver contracts,
+the rerun (idempotent, weights override), an empty roster, and the Pareto sweep command."""
+
+from __future__ import annotations
+
+import json
+import logging
+from datetime import timedelta
+from pathlib import Path
+
+import pytest
+from pyspark.sql import functions as F
+from test_allocation_inputs import DAY, at, silver_judgments, silver_roster, silver_tasks
+
+from jobs import delta_io
+from jobs.lake import Lake
+from schemas import allocation, silver
+
+DATE = DAY.isoformat()
+
+
+def _write(spark, lake: str, df, contract) -> None:
+    delta_io.overwrite(df, contract, Lake(lake).path(contract), "{}")
+
+
+def _silver(spark, lake: str, roster_rows: list[dict]) -> None:
+    tasks = [{"task_id": f"S{i}", "queue": "spam", "language": "en" if i % 4 else "es",
+              "priority": 1 + i % 3, "deadline_at": at(6 + 4 * i)} for i in range(12)]
+    tasks += [{"task_id": f"M{i}", "queue": "sentiment", "created_at": at(2, DAY - timedelta(days=1))}
+              for i in range(6)]
+    judgments = [{"task_id": "S1", "labeler_id": "a", "label": "spam", "active_seconds": 15.0},
+                 {"task_id": "S2", "labeler_id": "b", "status": "skipped"},
+                 {"task_id": "M0", "labeler_id": "c", "queue": "sentiment", "label": "positive"}]
+    judgments += [{"task_id": f"G{i}", "labeler_id": "a", "label": "spam", "is_gold": True,
+                   "gold_label": "spam", "active_seconds": 12.0} for i in range(6)]
+    _write(spark, lake, silver_tasks(spark, tasks), silver.TASKS)
+    _write(spark, lake, silver_judgments(spark, judgments), silver.JUDGMENTS)
+    _write(spark, lake, silver_roster(spark, roster_rows), silver.LABELER_SNAPSHOTS)
+
+
+ROSTER = [
+    {"labeler_id": "a", "certified_queues": ["spam", "sentiment"], "shift_hours": 0.05},
+    {"labeler_id": "b", "languages": ["en", "es"], "certified_queues": ["spam"], "shift_hours": 0.02},
+    {"labeler_id": "c", "certified_queues": ["sentiment"], "hourly_cost": 30.0},
+    {"labeler_id": "d", "languages": ["es"], "certified_queues": ["spam"], "status": "offboarded"},
+]
+
+
+def _plan(spark, lake: str):
+    return delta_io.read_version(spark, Lake(lake).path(allocation.PLAN),
+                                 delta_io.latest_version(spark, Lake(lake).path(allocation.PLAN)))
+
+
+def test_allocate_job_end_to_end_rerun_and_sweep(spark, lake, capsys) -> None:
+    from jobs.allocate import main
+    from jobs.cli import main as cli
+
+    _silver(spark, lake, ROSTER)
+    assert main(["--date", DATE, "--lake", lake, "--window-hours", "24"]) == 0
+    plan = _plan(spark, lake).persist()
+    rows = plan.collect()
+    assert rows, "the plan is empty"
+    by_lab = {}
+    for r in rows:
+        by_lab.setdefault(r["labeler_id"], []).append(r)
+        assert r["is_eligible"] and r["score"] > 0 and r["policy_version"] and r["run_id"]
+    assert "d" not in by_lab  # offboarded
+    for rs in by_lab.values():  # capacities respected, ranks dense
+        assert len(rs) <= rs[0]["labeler_capacity"]
+        assert sorted(r["rank"] for r in rs) == list(range(1, len(rs) + 1))
+    # already judged / skipped pairs are never planned again
+    pairs = {(r["labeler_id"], r["task_id"]) for r in rows}
+    assert ("a", "S1") not in pairs and ("b", "S2") not in pairs and ("c", "M0") not in pairs
+    # es tasks only go to es speakers
+    assert all(r["labeler_id"] == "b" for r in rows if r["task_id"] in {"S0", "S4", "S8"})
+    per_task = plan.groupBy("task_id").agg(F.count("*").alias("n"), F.max("task_labels_needed").alias("need"))
+    assert per_task.where("n > need").count() == 0
+    first_run = rows[0]["run_id"]
+    plan.unpersist()
+
+    metrics = delta_io.read_version(spark, Lake(lake).path(allocation.PLAN_METRICS), 0)
+    overall = {r["policy"]: r for r in metrics.where("queue = '_all'").collect()}
+    assert set(overall) == {"policy", "random"}
+    assert overall["policy"]["assigned"] == len(rows)
+
+    # rerun with another cost weight: the date's partition is replaced, not appended to
+    assert main(["--date", DATE, "--lake", lake, "--window-hours", "24", "--weight", "cost=0"]) == 0
+    again = _plan(spark, lake)
+    assert again.where(F.col("run_id") == first_run).count() == 0
+    assert {r["w_cost"] for r in again.select("w_cost").distinct().collect()} == {0.0}
+    # without a cost term, labels that cost more than they were worth become worth planning
+    assert again.count() >= len(rows)
+    assert (again.agg(F.sum("expected_cost")).first()[0]
+            >= sum(r["expected_cost"] for r in rows) - 1e-9)
+
+    capsys.readouterr()
+    assert cli(["allocation", "sweep", "--lake", lake, "--date", DATE, "--window-hours", "24",
+                "--grid", "quality=0,4", "--grid", "cost=0,2", "--json"]) == 0
+    out = json.loads(capsys.readouterr().out)
+    assert len(out["points"]) == 4 and any(p["pareto"] for p in out["points"])
+    for path in (out["csv"], out["png"]):
+        assert Path(path).stat().st_size > 0
+
+
+@pytest.mark.parametrize("case", ["empty_roster"])
+def test_empty_roster_gives_an_empty_plan_and_a_clear_log_line(spark, lake, caplog, case) -> None:
+    from jobs.allocate import main
+
+    _silver(spark, lake, [{"labeler_id": "x", "status": "inactive"}])
+    with caplog.at_level(logging.WARNING, logger="labelops.allocate"):
+        assert main(["--date", DATE, "--lake", lake]) == 0
+    assert any("no active labeler" in r.message and "EMPTY plan" in r.message for r in caplog.records)
+    assert _plan(spark, lake).count() == 0
+
+
+def test_no_open_tasks_is_reported(spark) -> None:
+    from scoring.allocation.pipeline import AllocationInputs, empty_reason
+
+    labelers = spark.createDataFrame([("a", 5)], "labeler_id string, capacity int")
+    none_open = spark.createDataFrame([("t", 0)], "task_id string, labels_needed int")
+    some_open = spark.createDataFrame([("t", 2)], "task_id string, labels_needed int")
+    nobody = spark.createDataFrame([("a", 0)], "labeler_id string, capacity int")
+    judged = spark.createDataFrame([], "task_id string, labeler_id string")
+    assert empty_reason(AllocationInputs(none_open, labelers, judged, judged)) == "no open tasks need labels"
+    assert "no active labeler" in empty_reason(AllocationInputs(some_open, nobody, judged, judged))
+    assert empty_reason(AllocationInputs(some_open, labelers, judged, judged)) is None
