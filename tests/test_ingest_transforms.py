@@ -50,15 +50,32 @@ def reasons(df) -> dict[int, str | None]:
     return {r.line_number: r.reason for r in df.select("line_number", "reason").collect()}
 
 
-def test_line_numbers_follow_block_offsets_and_position(spark):
+def test_line_numbers_follow_split_offsets_and_position(spark):
+    # One task reading three splits in an order that is not the file order (as Spark's
+    # bin-packing does): f1's second split (offset 100) before its first (offset 0).
     df = spark.createDataFrame(
-        [("a", "f1", 100, ), ("b", "f1", 0), ("c", "f2", 0), ("d", "f1", 100), (None, "f2", 0)],
+        [("a", "f1", 100), ("d", "f1", 100), ("b", "f1", 0), ("c", "f2", 0), (None, "f2", 0)],
         "value string, source_file string, block_start long",
-    ).repartition(1)
+    ).coalesce(1)
     out = with_line_numbers(df).orderBy("source_file", "line_number")
     got = [(r.source_file, r.line_number, r.value) for r in out.collect()]
-    # within a block the input order is kept; the block at offset 0 comes first
     assert got == [("f1", 1, "b"), ("f1", 2, "a"), ("f1", 3, "d"), ("f2", 1, "c"), ("f2", 2, None)]
+
+
+def test_line_numbers_of_a_real_multi_split_file(spark, tmp_path):
+    path = tmp_path / "big.txt"
+    path.write_text("".join(f"line {i}\n" for i in range(1, 5001)))
+    spark.conf.set("spark.sql.files.maxPartitionBytes", "4096")  # ~10 splits
+    try:
+        raw = spark.read.text(str(path)).select(
+            "value", F.col("_metadata.file_path").alias("source_file"),
+            F.col("_metadata.file_block_start").alias("block_start"))
+        assert raw.rdd.getNumPartitions() > 5
+        rows = with_line_numbers(raw).collect()
+    finally:
+        spark.conf.unset("spark.sql.files.maxPartitionBytes")
+    assert len(rows) == 5000
+    assert all(r.value == f"line {r.line_number}" for r in rows)
 
 
 def test_relative_path_strips_root_with_or_without_scheme(spark):

@@ -9,22 +9,10 @@ from chispa import assert_df_equality
 from transforms.silver import (
     changed_and_not_older,
     conform_judgments,
-    dedupe_latest,
     roster_snapshot,
 )
 
 D5, D6 = date(2026, 1, 5), date(2026, 1, 6)
-
-
-def test_dedupe_latest_keeps_newest_with_nulls_last(spark):
-    df = spark.createDataFrame(
-        [("a", 1, "old"), ("a", 2, "new"), ("b", None, "only"), ("c", None, "null-order"), ("c", 1, "wins")],
-        "k string, v int, payload string",
-    )
-    out = dedupe_latest(df, ["k"], ["v"]).orderBy("k")
-    expected = spark.createDataFrame([("a", 2, "new"), ("b", None, "only"), ("c", 1, "wins")],
-                                     "k string, v int, payload string")
-    assert_df_equality(out, expected)
 
 
 def _bronze_judgments(spark, rows):
@@ -38,23 +26,23 @@ def test_conform_judgments_event_date_late_flag_and_gold_default(spark):
         ("j1", datetime(2026, 1, 5, 9), datetime(2026, 1, 5, 10), True, D5, "f", 1),
         ("j2", datetime(2026, 1, 4, 23), None, None, D6, "f", 2),          # not submitted: assigned time
         ("j3", datetime(2026, 1, 4, 9), datetime(2026, 1, 4, 10), False, D6, "f", 3),  # late
-        ("j3", datetime(2026, 1, 4, 9), datetime(2026, 1, 4, 10), False, D5, "f", 9),  # older copy
+        (None, None, None, None, D6, "f", 4),                                          # all null
     ]
     out = conform_judgments(_bronze_judgments(spark, rows)).select(
         "judgment_id", "event_date", "is_late", "is_gold", "ingest_date").orderBy("judgment_id")
     expected = spark.createDataFrame(
-        [("j1", D5, False, True, D5), ("j2", date(2026, 1, 4), True, False, D6),
+        [(None, None, None, False, D6), ("j1", D5, False, True, D5), ("j2", date(2026, 1, 4), True, False, D6),
          ("j3", date(2026, 1, 4), True, False, D6)],
         "judgment_id string, event_date date, is_late boolean, is_gold boolean, ingest_date date",
     )
     assert_df_equality(out, expected, ignore_nullable=True)
 
 
-def test_roster_snapshot_is_one_row_per_labeler_dated_by_export_day(spark):
-    df = spark.createDataFrame([("l1", D5, "f", 1), ("l1", D5, "f", 2), ("l2", D5, "f", 3), (None, D5, "f", 4)],
+def test_roster_snapshot_is_dated_by_export_day(spark):
+    df = spark.createDataFrame([("l1", D5, "f", 1), ("l2", D6, "f", 3), (None, D5, "f", 4)],
                                "labeler_id string, ingest_date date, source_file string, source_line long")
     out = roster_snapshot(df).select("labeler_id", "snapshot_date", "source_line").orderBy("labeler_id")
-    expected = spark.createDataFrame([(None, D5, 4), ("l1", D5, 2), ("l2", D5, 3)],
+    expected = spark.createDataFrame([(None, D5, 4), ("l1", D5, 1), ("l2", D6, 3)],
                                      "labeler_id string, snapshot_date date, source_line long")
     assert_df_equality(out, expected, ignore_nullable=True)
 

@@ -33,17 +33,24 @@ RECORD_META = ["source_file", "line_number", "raw_text", "structural_error", "mi
 
 
 def with_line_numbers(lines_df: DataFrame) -> DataFrame:
-    """(value, source_file, block_start) -> (source_file, line_number, value).
+    """(value, source_file, block_start) -> (source_file, line_number, value), without a sort.
 
-    A text file may be split across tasks and tasks may hold several files, so the
-    line number is the row's rank inside its file, ordered by split offset and then by
-    its position inside the split (monotonically_increasing_id grows within a task).
+    A file may be read as several splits (``block_start`` = the split's byte offset) and a
+    task may read several splits. Within a split, rows come in file order and
+    monotonically_increasing_id grows by one per row; so a row's line number is its
+    position in its split plus the lines of the file's earlier splits, which a small
+    aggregate (one row per split) provides. Only that aggregate is shuffled, not the text.
     """
-    in_file = Window.partitionBy("source_file").orderBy("block_start", "_pos")
+    positioned = lines_df.withColumn("_pos", F.monotonically_increasing_id())
+    earlier = Window.partitionBy("source_file").orderBy("block_start").rowsBetween(Window.unboundedPreceding, -1)
+    splits = (
+        positioned.groupBy("source_file", "block_start")
+        .agg(F.count("*").alias("_n"), F.min("_pos").alias("_first"))
+        .withColumn("_before", F.coalesce(F.sum("_n").over(earlier), F.lit(0)))
+    )
     return (
-        lines_df.withColumn("_pos", F.monotonically_increasing_id())
-        .withColumn("line_number", F.row_number().over(in_file).cast("long"))
-        .select("source_file", "line_number", "value")
+        positioned.join(F.broadcast(splits), ["source_file", "block_start"], "inner")
+        .select("source_file", (F.col("_pos") - F.col("_first") + F.col("_before") + 1).alias("line_number"), "value")
     )
 
 
@@ -228,20 +235,28 @@ def with_checks(records_df: DataFrame, source: RawSource, logical_date: date) ->
 
 def with_duplicates_flagged(checked_df: DataFrame, source: RawSource) -> DataFrame:
     """Among rows that passed every check, the second and later rows of a key are duplicates
-    (first = earliest file name, then line)."""
+    (first = earliest file name, then line). Keys are aggregated on their own and only
+    duplicated keys are joined back, so the rows themselves are never shuffled."""
     keys = list(source.key)
     ok = F.col("reason").isNull()
-    order = Window.partitionBy(*keys, ok.alias("_ok")).orderBy("source_file", "line_number")
-    first = F.first(F.concat(F.col("source_file"), F.lit(":"), F.col("line_number"))).over(order)
-    dup = ok & (F.row_number().over(order) > 1)
+    first_seen = (
+        checked_df.where(ok)
+        .groupBy(*keys)
+        .agg(F.count("*").alias("_n"), F.min(F.struct("source_file", "line_number")).alias("_first"))
+        .where(F.col("_n") > 1)
+        .drop("_n")
+    )
+    is_dup = ok & F.col("_first").isNotNull() & (
+        (F.col("_first.source_file") != F.col("source_file")) | (F.col("_first.line_number") != F.col("line_number"))
+    )
     return (
-        checked_df.withColumn("_first", first)
-        .withColumn("_dup", dup)
+        checked_df.join(first_seen, keys, "left")
+        .withColumn("_dup", is_dup)
         .withColumn("reason", F.when(F.col("_dup"), F.lit(Reason.DUPLICATE)).otherwise(F.col("reason")))
         .withColumn("detail", F.when(
             F.col("_dup"),
             F.concat(F.lit(f"duplicate {'/'.join(keys)}="), F.concat_ws("/", *keys), F.lit(", first seen at "),
-                     F.col("_first"))).otherwise(F.col("detail")))
+                     F.col("_first.source_file"), F.lit(":"), F.col("_first.line_number"))).otherwise(F.col("detail")))
         .drop("_first", "_dup")
     )
 

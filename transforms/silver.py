@@ -1,17 +1,16 @@
-"""Bronze -> silver: conform, derive event dates, deduplicate. Pure transformations."""
+"""Bronze -> silver: conform and derive event dates. Pure transformations.
+
+A bronze partition is already unique per key (ingest flags in-day duplicates and the
+bronze gate checks it), so these do not re-deduplicate a day; across days, the silver
+MERGE on the key does.
+"""
 
 from __future__ import annotations
 
 from collections.abc import Sequence
 
-from pyspark.sql import DataFrame, Window
+from pyspark.sql import DataFrame
 from pyspark.sql import functions as F
-
-
-def dedupe_latest(df: DataFrame, keys: Sequence[str], order_desc: Sequence[str]) -> DataFrame:
-    """One row per key: the first by ``order_desc`` (each column descending, nulls last)."""
-    w = Window.partitionBy(*keys).orderBy(*[F.col(c).desc_nulls_last() for c in order_desc])
-    return df.withColumn("_rn", F.row_number().over(w)).where(F.col("_rn") == 1).drop("_rn")
 
 
 def conform_judgments(bronze_df: DataFrame) -> DataFrame:
@@ -22,30 +21,20 @@ def conform_judgments(bronze_df: DataFrame) -> DataFrame:
         .withColumn("event_date", F.to_date("event_ts"))
         .withColumn("is_gold", F.coalesce(F.col("is_gold"), F.lit(False)))
         .withColumn("is_late", F.col("ingest_date") > F.col("event_date"))
-        .transform(dedupe_latest, ["judgment_id"], ["ingest_date", "source_file", "source_line"])
     )
 
 
 def conform_tasks(bronze_df: DataFrame) -> DataFrame:
-    return (
-        bronze_df.withColumn("created_date", F.to_date("created_at"))
-        .transform(dedupe_latest, ["task_id"], ["ingest_date", "source_file", "source_line"])
-    )
+    return bronze_df.withColumn("created_date", F.to_date("created_at"))
 
 
 def roster_snapshot(bronze_df: DataFrame) -> DataFrame:
     """The day's roster file is a full snapshot: snapshot_date = the export day."""
-    return (
-        bronze_df.withColumn("snapshot_date", F.col("ingest_date"))
-        .transform(dedupe_latest, ["labeler_id"], ["source_file", "source_line"])
-    )
+    return bronze_df.withColumn("snapshot_date", F.col("ingest_date"))
 
 
 def conform_events(bronze_df: DataFrame) -> DataFrame:
-    return (
-        bronze_df.withColumn("event_date", F.to_date("ts"))
-        .transform(dedupe_latest, ["event_id"], ["ingest_date", "source_file", "source_line"])
-    )
+    return bronze_df.withColumn("event_date", F.to_date("ts"))
 
 
 def changed_and_not_older(columns: Sequence[str], ingest_column: str = "ingest_date") -> str:
