@@ -49,8 +49,11 @@ class FeatureBuild:
         return [(df, by_name[name]) for name, df in self.tables.items()]
 
     def release(self) -> None:
+        """Drop the materialised intermediates (local checkpoints are otherwise freed when the
+        driver garbage-collects them)."""
         for df in self.cached:
             df.unpersist()
+        self.cached.clear()
 
 
 def day_range(spark: SparkSession, first: date, last: date, column: str) -> DataFrame:
@@ -70,8 +73,12 @@ def build_feature_tables(spark: SparkSession, inputs: FeatureInputs, first: date
     cached: list[DataFrame] = []
 
     def keep(df: DataFrame) -> DataFrame:
-        cached.append(df.persist())
-        return df
+        """Materialise and cut the lineage (eager local checkpoint): every later query - windows,
+        GX expectations, the MERGE - then plans against a small relation instead of re-analysing
+        hundreds of upstream expressions (measured: GX on a wide table 36 s -> a few s)."""
+        checkpointed = df.localCheckpoint(eager=True)
+        cached.append(checkpointed)
+        return checkpointed
 
     as_of = day_range(spark, first, last, "as_of_date")
     days = day_range(spark, first, last, "day")
@@ -106,8 +113,9 @@ def build_feature_tables(spark: SparkSession, inputs: FeatureInputs, first: date
     task_judgments = tk.task_judgments(flagged, universe)
     completions = keep(tk.completion_times(task_judgments, universe, params))
     task_features = keep(tk.task_features(universe, task_judgments, completions, expected, first, last))
-    queue_daily = qd.queue_daily(days, inputs.tasks, flagged, universe, completions, task_features, handling,
-                                 first, last)
+    queue_daily = keep(qd.queue_daily(days, inputs.tasks, flagged, universe, completions, task_features, handling,
+                                      first, last))
+    labeler_features = keep(labeler_features)
 
     tables = {
         contracts.LABELER_QUEUE_DAILY.qualified_name: lq_daily,

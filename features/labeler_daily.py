@@ -66,11 +66,14 @@ def consensus_candidates(flagged_df: DataFrame, prior_labels_df: DataFrame | Non
 def with_consensus_agreement(flagged_df: DataFrame, candidates_df: DataFrame, min_others: int) -> DataFrame:
     """Adds ``has_consensus`` and ``agreement_credit`` (null without consensus)."""
     mine = flagged_df.where("has_label").select("judgment_id", "task_id", "labeler_id", "label", "event_date")
+    # Both sides come from the same judgments: rename, or Spark sees a trivially true self-join.
+    others = candidates_df.select(F.col("task_id").alias("_other_task_id"), "other_labeler_id", "other_label",
+                                  "known_date")
     pairs = mine.join(
-        candidates_df,
-        on=(mine["task_id"] == candidates_df["task_id"])
-        & (candidates_df["other_labeler_id"] != mine["labeler_id"])
-        & (candidates_df["known_date"] <= mine["event_date"]),
+        others,
+        on=(F.col("task_id") == F.col("_other_task_id"))
+        & (F.col("other_labeler_id") != F.col("labeler_id"))
+        & (F.col("known_date") <= F.col("event_date")),
         how="inner",
     )
     per_label = pairs.groupBy("judgment_id", "label", "other_label").agg(F.count(F.lit(1)).alias("_n"))

@@ -45,13 +45,17 @@ def as_of_join(entity_df: DataFrame, feature_df: DataFrame, keys: Sequence[str],
     if clash:
         raise EntityFrameError(f"entity DataFrame already has feature columns {clash}: rename them first")
     entities = entity_df.select(*keys, F.col(entity_ts).alias("_ts")).where(F.col("_ts").isNotNull()).distinct()
-    rows = feature_df.select(*keys, F.col(feature_ts).alias("_fts"), *wanted)
-    condition = [entities[k] == rows[k] for k in keys] + [rows["_fts"] < entities["_ts"]]
+    # Feature-side keys renamed: entity frames are often derived from the feature table itself,
+    # and Spark would resolve a self-join condition to "trivially true".
+    rows = feature_df.select(*[F.col(k).alias(f"_f_{k}") for k in keys], F.col(feature_ts).alias("_fts"), *wanted)
+    condition = [F.col(k) == F.col(f"_f_{k}") for k in keys] + [F.col("_fts") < F.col("_ts")]
     if ttl is not None:
-        condition.append(rows["_fts"] >= entities["_ts"] - F.make_dt_interval(
+        condition.append(F.col("_fts") >= F.col("_ts") - F.make_dt_interval(
             F.lit(ttl.days), F.lit(0), F.lit(0), F.lit(ttl.seconds)))
-    candidates = entities.join(rows, on=condition, how="inner").select(
-        *[entities[k] for k in keys], entities["_ts"], rows["_fts"], *[rows[c] for c in wanted])
+    cond = condition[0]
+    for c in condition[1:]:
+        cond = cond & c
+    candidates = entities.join(rows, on=cond, how="inner").drop(*[f"_f_{k}" for k in keys])
     latest = Window.partitionBy(*keys, "_ts").orderBy(F.col("_fts").desc())
     matched = (candidates.withColumn("_rn", F.row_number().over(latest)).where(F.col("_rn") == 1)
                .drop("_rn").withColumnRenamed("_fts", MATCH_TS))

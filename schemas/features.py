@@ -158,7 +158,7 @@ def with_freshness(contract: TableContract, logical_date: date, start: date, end
 
 # --- daily aggregates ------------------------------------------------------------------------
 
-_DAILY_MEASURE_FIELDS = [StructField(name, dtype, name != "labor_cost") for name, dtype in SUM_MEASURES]
+_DAILY_MEASURE_FIELDS = [StructField(name, dtype, name == "labor_cost") for name, dtype in SUM_MEASURES]
 _DAILY_NON_NEGATIVE = list(SUM_MEASURE_NAMES)
 
 LABELER_QUEUE_DAILY = TableContract(

@@ -1,0 +1,262 @@
+"""Feature-store benchmark: does building day N cost what day 1 costs, and how much more than
+reading the data?
+
+Writes silver tables for DAYS days of synthetic judgments straight into a fresh lake (no
+ingest: the point is the feature build), then in one process:
+
+1. times the features job for day 1 (after an untimed warm-up run on a scratch lake);
+2. builds days 2 .. N-1 in one backfill run (untimed);
+3. times the features job for day N (daily aggregates + windows + gates + Delta MERGEs);
+4. times the feature computation alone for day N's range (same code, a no-op sink, no gate);
+5. times a bare scan + groupBy of the same silver rows (judgments of the days day N rebuilds).
+
+Prints figures, then one JSON object on the last line:
+  day_n_over_day_1     = job time day N / job time day 1                  (goal <= 1.3)
+  build_over_bare_scan = feature computation / bare scan + groupBy        (goal <= 3)
+
+    .venv/bin/python bench/features.py --days 90 --judgments-per-day 60000
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import logging
+import os
+import shutil
+import sys
+import tempfile
+import time
+from datetime import date, timedelta
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+REPO = Path(__file__).resolve().parent.parent
+# Run as a script, this folder is first on sys.path, where this very file would shadow the
+# ``features`` package: put the repository first instead.
+sys.path[:] = [p for p in sys.path if Path(p or ".").resolve() != Path(__file__).resolve().parent]
+sys.path.insert(0, str(REPO))
+os.environ.setdefault("PYSPARK_PYTHON", sys.executable)
+
+from schemas import silver  # noqa: E402
+from schemas.reference import QUEUES  # noqa: E402
+
+QUEUE_NAMES = sorted(QUEUES)
+
+
+def _labelers(rng: np.random.Generator, n: int) -> pd.DataFrame:
+    archetype = rng.choice(["expert", "normal", "spammer"], n, p=[0.15, 0.75, 0.10])
+    accuracy = np.where(archetype == "expert", rng.uniform(0.90, 0.98, n),
+                        np.where(archetype == "normal", rng.uniform(0.70, 0.90, n), 0.0))
+    return pd.DataFrame({
+        "labeler_id": [f"lab-{i:05d}" for i in range(n)],
+        "archetype": archetype,
+        "accuracy": accuracy,           # spammers: uniform answers (accuracy 1/k)
+        "speed": np.where(archetype == "spammer", rng.uniform(0.2, 0.45, n), np.exp(rng.normal(0, 0.3, n))),
+        "hourly_cost": np.round(rng.uniform(5, 20, n), 2),
+        "hired_at": [date(2024, 1, 1) + timedelta(days=int(x)) for x in rng.integers(0, 700, n)],
+    })
+
+
+def synthetic_day(rng: np.random.Generator, labelers: pd.DataFrame, day: date, judgments: int,
+                  late_rate: float, last_day: date) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """One day of tasks (3 judgment slots each) and their judgments, silver-shaped."""
+    n_tasks = judgments // 3
+    q = rng.integers(0, len(QUEUE_NAMES), n_tasks)
+    k = np.array([len(QUEUES[QUEUE_NAMES[i]].labels) for i in q])
+    truth = (rng.random(n_tasks) * k).astype(int)
+    day_start = pd.Timestamp(day)
+    created = day_start + pd.to_timedelta(rng.uniform(0, 86_400, n_tasks), unit="s")
+    priority = rng.choice([1, 2, 3], n_tasks, p=[0.15, 0.55, 0.30])
+    deadline = created + pd.to_timedelta(np.array([4.0, 24.0, 72.0])[priority - 1], unit="h")
+    task_ids = np.array([f"t-{day:%Y%m%d}-{i:07d}" for i in range(n_tasks)])
+    modality = np.array([QUEUES[QUEUE_NAMES[i]].modality for i in q])
+    tasks = pd.DataFrame({
+        "task_id": task_ids, "queue": np.array(QUEUE_NAMES)[q], "modality": modality, "language": "en",
+        "created_at": created, "deadline_at": deadline, "priority": priority.astype("int32"),
+        "label_set": [list(QUEUES[QUEUE_NAMES[i]].labels) for i in q], "reward": 0.05,
+        "created_date": day, "ingest_date": day,
+    })
+    # judgments: 3 distinct random labelers per task
+    n_lab = len(labelers)
+    l0 = rng.integers(0, n_lab, n_tasks)
+    o1 = rng.integers(1, n_lab, n_tasks)
+    o2 = rng.integers(1, n_lab - 1, n_tasks)
+    o2 = np.where(o2 >= o1, o2 + 1, o2)
+    lab = np.stack([l0, (l0 + o1) % n_lab, (l0 + o2) % n_lab], axis=1)
+    t = np.repeat(np.arange(n_tasks), 3)
+    lab = lab.reshape(-1)
+    n = len(t)
+    acc = labelers["accuracy"].to_numpy()[lab]
+    kk = k[t]
+    correct = rng.random(n) < np.where(acc > 0, acc, 1.0 / kk)
+    wrong = (truth[t] + 1 + (rng.random(n) * (kk - 1)).astype(int)) % kk
+    label_idx = np.where(correct, truth[t], wrong)
+    status = rng.choice(["submitted", "skipped", "expired", "abandoned"], n, p=[0.88, 0.06, 0.035, 0.025])
+    submitted = status == "submitted"
+    assigned = created[t] + pd.to_timedelta(np.minimum(rng.exponential(2.0 * 3600, n), 40 * 3600), unit="s")
+    active = np.round(20.0 * labelers["speed"].to_numpy()[lab] * np.exp(rng.normal(0, 0.35, n)), 3)
+    submitted_at = assigned + pd.to_timedelta(active + 5, unit="s")
+    labels_of = [QUEUES[QUEUE_NAMES[i]].labels for i in q]
+    label = np.array([labels_of[ti][li] for ti, li in zip(t, label_idx, strict=True)], dtype=object)
+    gold = rng.random(n_tasks) < 0.05
+    reviewed = submitted & (rng.random(n) < 0.03)
+    event_ts = pd.Series(np.where(submitted, submitted_at, assigned))
+    event_ts = pd.to_datetime(event_ts)
+    event_date = event_ts.dt.date
+    lag = np.where(rng.random(n) < late_rate, rng.choice([1, 2], n, p=[0.7, 0.3]), 0)
+    ingest = np.array([min(e + timedelta(days=int(g)), max(e, last_day)) for e, g in zip(event_date, lag, strict=True)])
+    truth_label = np.array([labels_of[ti][truth[ti]] for ti in t], dtype=object)
+    judg = pd.DataFrame({
+        "judgment_id": [f"j-{day:%Y%m%d}-{i:08d}" for i in range(n)],
+        "task_id": task_ids[t], "labeler_id": labelers["labeler_id"].to_numpy()[lab],
+        "queue": np.array(QUEUE_NAMES)[q][t], "status": status,
+        "label": np.where(submitted, label, None),
+        "assigned_at": assigned, "started_at": assigned + pd.to_timedelta(2, unit="s"),
+        "submitted_at": pd.Series(submitted_at).where(submitted, pd.NaT),
+        "active_seconds": np.where(status == "expired", np.nan, active),
+        "is_gold": gold[t], "gold_label": np.where(gold[t], truth_label, None),
+        "review_label": np.where(reviewed, truth_label, None), "client_version": "web-4.1.0",
+        "event_ts": event_ts, "event_date": event_date, "ingest_date": ingest,
+        "is_late": ingest > np.array(event_date),
+    })
+    return tasks, judg
+
+
+def roster_frame(labelers: pd.DataFrame, day: date) -> pd.DataFrame:
+    return pd.DataFrame({
+        "labeler_id": labelers["labeler_id"], "snapshot_date": day, "site": "remote",
+        "languages": [["en"]] * len(labelers), "certified_queues": [QUEUE_NAMES] * len(labelers),
+        "hourly_cost": labelers["hourly_cost"], "shift_hours": 8.0, "hired_at": labelers["hired_at"],
+        "status": "active",
+    })
+
+
+def write_synthetic_silver(spark, lake_root: str, start: date, days: int, judgments_per_day: int,
+                           labelers: int = 400, late_rate: float = 0.03, seed: int = 7) -> pd.DataFrame:
+    """Silver judgments / tasks / roster for ``days`` days into ``lake_root``; returns the labelers
+    with their latent accuracy (the truth)."""
+    from jobs.lake import Lake
+
+    rng = np.random.default_rng(seed)
+    people = _labelers(rng, labelers)
+    lake = Lake(lake_root)
+    last = start + timedelta(days=days - 1)
+    chunk_days = 10
+    for c0 in range(0, days, chunk_days):
+        tasks, judg, roster = [], [], []
+        for i in range(c0, min(days, c0 + chunk_days)):
+            day = start + timedelta(days=i)
+            t, j = synthetic_day(rng, people, day, judgments_per_day, late_rate, last)
+            tasks.append(t)
+            judg.append(j)
+            roster.append(roster_frame(people, day))
+        for frame, contract in ((pd.concat(judg), silver.JUDGMENTS), (pd.concat(tasks), silver.TASKS),
+                                (pd.concat(roster), silver.LABELER_SNAPSHOTS)):
+            frame = frame[contract.columns].reset_index(drop=True)
+            for column in frame.columns:  # Arrow refuses to drop nanoseconds silently
+                if pd.api.types.is_datetime64_any_dtype(frame[column]):
+                    frame[column] = frame[column].dt.floor("us")
+            df = spark.createDataFrame(frame, schema=contract.schema)
+            (df.write.format("delta").mode("append").partitionBy(*contract.partition_by)
+             .save(lake.path(contract)))
+    return people
+
+
+def _timed(fn) -> float:
+    t0 = time.perf_counter()
+    fn()
+    return time.perf_counter() - t0
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--days", type=int, default=90)
+    parser.add_argument("--judgments-per-day", type=int, default=60_000)
+    parser.add_argument("--labelers", type=int, default=600)
+    parser.add_argument("--late-rate", type=float, default=0.03)
+    parser.add_argument("--start", type=date.fromisoformat, default=date(2026, 1, 5))
+    parser.add_argument("--master", default="local[2]")
+    parser.add_argument("--keep", default=None, help="keep the lake in this folder")
+    args = parser.parse_args(argv)
+
+    logging.basicConfig(level=logging.WARNING, stream=sys.stderr)
+    from jobs.session import build_spark
+
+    spark = build_spark("bench-features", master=args.master, extra_conf={"spark.ui.enabled": "false"})
+    from jobs.build_features import main as features_main
+    from jobs.build_features import read_build_inputs
+
+    work = Path(args.keep or tempfile.mkdtemp(prefix="bench-features-"))
+    lake, scratch = work / "lake", work / "scratch"
+    for p in (lake, scratch):
+        shutil.rmtree(p, ignore_errors=True)
+    day1, day_n = args.start, args.start + timedelta(days=args.days - 1)
+    t0 = time.perf_counter()
+    write_synthetic_silver(spark, str(lake), args.start, args.days, args.judgments_per_day, args.labelers,
+                           args.late_rate)
+    write_synthetic_silver(spark, str(scratch), args.start, 2, max(1000, args.judgments_per_day // 20),
+                           args.labelers, args.late_rate, seed=3)
+    print(f"silver written in {time.perf_counter() - t0:.1f}s under {work}", file=sys.stderr)
+
+    def run(lake_root: Path, day: date, *extra: str) -> None:
+        code = features_main(["--date", day.isoformat(), "--lake", str(lake_root), *extra])
+        if code != 0:
+            raise SystemExit(f"features job failed for {day} (exit {code})")
+
+    run(scratch, day1)  # warm-up: JVM JIT, GX context, Python workers
+    t_day1 = _timed(lambda: run(lake, day1))
+    t_history = _timed(lambda: run(lake, day_n - timedelta(days=1)))
+    # Day N as the daily DAG runs it (its silver merge brought late rows for N-1 and N-2).
+    from delta.tables import DeltaTable  # noqa: F401  (Delta on the classpath)
+    from jobs.lake import Lake
+
+    inputs, plan = read_build_inputs(spark, Lake(str(lake)), day_n)
+    t_day_n = _timed(lambda: run(lake, day_n))
+
+    from features.build import build_feature_tables
+    from features.config import DEFAULT_PARAMS
+
+    def compute_only() -> None:
+        build = build_feature_tables(spark, inputs, plan.first, plan.last, DEFAULT_PARAMS)
+        try:
+            for df, _ in build.outputs():
+                df.write.format("noop").mode("overwrite").save()
+        finally:
+            build.release()
+
+    from pyspark.sql import functions as F
+
+    def bare_scan() -> None:
+        j = spark.read.format("delta").load(Lake(str(lake)).path(silver.JUDGMENTS))
+        (j.where(F.col("event_date").between(plan.first, plan.last))
+         .groupBy("labeler_id", "queue", "event_date")
+         .agg(F.count(F.lit(1)), F.sum("active_seconds"), F.count_if(F.col("label") == F.col("gold_label")))
+         .write.format("noop").mode("overwrite").save())
+
+    t_compute = min(_timed(compute_only), _timed(compute_only))
+    t_scan = min(_timed(bare_scan), _timed(bare_scan))
+    figures = {
+        "days": args.days, "judgments_per_day": args.judgments_per_day, "labelers": args.labelers,
+        "late_rate": args.late_rate, "cores": os.cpu_count(),
+        "day_n_rebuilt_as_of_days": len(plan.days),
+        "job_seconds_day_1": round(t_day1, 2), "job_seconds_day_n": round(t_day_n, 2),
+        "job_seconds_history_backfill": round(t_history, 2),
+        "compute_seconds_day_n": round(t_compute, 2), "bare_scan_seconds": round(t_scan, 2),
+        "job_over_bare_scan": round(t_day_n / t_scan, 2),
+        "day_n_over_day_1": round(t_day_n / t_day1, 3),
+        "build_over_bare_scan": round(t_compute / t_scan, 3),
+    }
+    for key, value in figures.items():
+        print(f"{key:>30}: {value}")
+    if not args.keep:
+        shutil.rmtree(work, ignore_errors=True)
+    print(json.dumps({"day_n_over_day_1": figures["day_n_over_day_1"],
+                      "build_over_bare_scan": figures["build_over_bare_scan"], **figures}))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
