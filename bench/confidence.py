@@ -58,6 +58,15 @@ def generate(args: argparse.Namespace, out: Path) -> tuple[Path, Path, int]:
     return data, truth, j.n
 
 
+def cores(spark) -> int:
+    """Cores of a local[N] master (spark.default.parallelism is set higher on purpose), else
+    the default parallelism: one partition per core keeps per-task overhead out of each iteration."""
+    master = spark.sparkContext.master
+    if master.startswith("local[") and master[6:-1].isdigit():
+        return int(master[6:-1])
+    return spark.sparkContext.defaultParallelism
+
+
 def run_labelops(args: argparse.Namespace, data: Path, truth: Path) -> tuple[float, float, dict]:
     from pyspark.sql import functions as F
 
@@ -73,7 +82,7 @@ def run_labelops(args: argparse.Namespace, data: Path, truth: Path) -> tuple[flo
     t0 = time.perf_counter()
     judgments = spark.read.parquet(str(data))
     space = ClassSpace.single([str(c) for c in range(args.k)])
-    n_partitions = args.partitions or SparkEngine.partitions_for(args.judgments, spark.sparkContext.defaultParallelism)
+    n_partitions = args.partitions or SparkEngine.partitions_for(args.judgments, cores(spark))
     engine = SparkEngine.from_judgments(judgments, space, n_partitions=n_partitions)
     stages["encode_and_cache_s"] = time.perf_counter() - t0
     t1 = time.perf_counter()
@@ -123,7 +132,7 @@ def compare_layouts(args: argparse.Namespace, data: Path) -> dict:
                         extra_conf={"spark.driver.memory": args.driver_memory, "spark.ui.enabled": "false"})
     space = ClassSpace.single([str(c) for c in range(args.k)])
     judgments = spark.read.parquet(str(data))
-    n_partitions = args.partitions or SparkEngine.partitions_for(args.judgments, spark.sparkContext.defaultParallelism)
+    n_partitions = args.partitions or SparkEngine.partitions_for(args.judgments, cores(spark))
     engine = SparkEngine.from_judgments(judgments, space, n_partitions=n_partitions)
     config = EmConfig(method="ds")
     params = m_step(engine.sum_vote_stats(False), engine.shape, config)
@@ -217,7 +226,7 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--skip-crowdkit", action="store_true")
     p.add_argument("--layouts", action="store_true",
                    help="also time one E-step per Spark layout (RDD of blocks, mapInPandas, applyInPandas)")
-    p.add_argument("--apply-sample", type=float, default=0.1,
+    p.add_argument("--apply-sample", type=float, default=0.01,
                    help="fraction of tasks the applyInPandas layout runs on (its time is scaled up)")
     args = p.parse_args(argv)
     logging.basicConfig(level=logging.INFO, stream=sys.stderr, format="%(asctime)s %(name)s: %(message)s")

@@ -7,7 +7,7 @@ reliability diagram and the calibration bins under the lake's reports.
 
     spark-submit jobs/confidence.py --date 2026-01-05 --lake LAKE [--window-days 28]
         [--methods ds,mv] [--use-gold] [--threshold 0.9 --threshold video_policy=0.97]
-        [--max-labels spam=4]
+        [--max-labels spam=4] [--shrinkage 10]
 
 Why a trailing window and not all history: a labeler's confusion matrix needs weeks of
 judgments to be estimated, but skills drift, and an all-history fit grows every day;
@@ -53,6 +53,8 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--max-iter", type=int, default=cfg.MAX_ITER)
     p.add_argument("--tol", type=float, default=cfg.TOL)
     p.add_argument("--smoothing", type=float, default=cfg.SMOOTHING)
+    p.add_argument("--shrinkage", type=float, default=cfg.SHRINKAGE,
+                   help="ds: pseudo-judgments pulling each labeler toward its one-coin fit (sparse data)")
 
 
 def _write_reports(ctx: JobContext, stage) -> dict[str, str]:
@@ -83,7 +85,8 @@ def build_confidence(ctx: JobContext) -> None:
         raise SystemExit(f"confidence: unknown methods {unknown}; choose from {sorted(METHODS)}")
     space = ClassSpace.from_queues(QUEUES)
     policies = cfg.resolve_policies(space.groups, args.threshold, args.max_labels)
-    config = EmConfig(max_iter=args.max_iter, tol=args.tol, smoothing=args.smoothing, use_gold=args.use_gold)
+    config = EmConfig(max_iter=args.max_iter, tol=args.tol, smoothing=args.smoothing, shrinkage=args.shrinkage,
+                      use_gold=args.use_gold)
     window_start = ctx.logical_date - timedelta(days=args.window_days - 1) if args.window_days > 0 else None
     info = RunInfo(as_of_date=ctx.logical_date, model_run_id=ctx.run_id, job_run_id=ctx.run_id,
                    engine=ENGINE_NAME, window_start=window_start, window_end=ctx.logical_date)

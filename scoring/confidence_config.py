@@ -43,8 +43,9 @@ QUEUE_POLICIES: dict[str, QueuePolicy] = {
 # Model defaults for the pipeline job.
 METHODS: tuple[str, ...] = ("ds",)
 MAX_ITER = 100
-TOL = 1e-6                 # change of the mean log-likelihood per judgment
+TOL = 1e-5                 # change of the mean log-likelihood per judgment (crowd-kit's default too)
 SMOOTHING = 0.01           # Dirichlet pseudo-count per confusion cell
+SHRINKAGE = 0.0            # ds: pseudo-judgments toward each labeler's one-coin fit (see docs)
 USE_GOLD = False           # keep gold tasks as an honest calibration set unless told otherwise
 WINDOW_DAYS = 28           # judgments of the trailing 28 days (0 = all history)
 CALIBRATION_BINS = 10

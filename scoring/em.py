@@ -42,7 +42,7 @@ METHODS: dict[str, str] = {
     "ocds": "one-coin Dawid-Skene: one accuracy per labeler and queue",
 }
 
-ConfusionStep = Callable[[SuffStats, Shape, float], np.ndarray]
+ConfusionStep = Callable[[SuffStats, Shape, float, float], np.ndarray]
 _CONFUSION_STEP: dict[str, ConfusionStep] = {"ds": m_step_confusion, "ocds": m_step_one_coin}
 
 
@@ -57,9 +57,10 @@ class EmConfig:
 
     method: str = "ds"
     max_iter: int = 100
-    tol: float = 1e-6
+    tol: float = 1e-5
     smoothing: float = 0.01        # Dirichlet pseudo-count per confusion cell
     prior_smoothing: float = 1.0   # pseudo-count per class of the class prior
+    shrinkage: float = 0.0         # ds: pseudo-judgments per true class toward the worker's one-coin fit
     use_gold: bool = False         # clamp gold tasks to their known class while fitting
 
     def __post_init__(self) -> None:
@@ -67,8 +68,8 @@ class EmConfig:
             raise ValueError(f"unknown method {self.method!r}; choose one of {sorted(METHODS)}")
         if self.max_iter < 1:
             raise ValueError("max_iter must be >= 1")
-        if self.tol < 0 or self.smoothing < 0 or self.prior_smoothing < 0:
-            raise ValueError("tol and smoothing must be >= 0")
+        if min(self.tol, self.smoothing, self.prior_smoothing, self.shrinkage) < 0:
+            raise ValueError("tol, smoothing and shrinkage must be >= 0")
 
 
 class Engine(Protocol):
@@ -106,7 +107,7 @@ class FitResult:
 
 def m_step(stats: SuffStats, shape: Shape, config: EmConfig) -> Params:
     return Params(log_prior=m_step_prior(stats, shape, config.prior_smoothing),
-                  log_conf=_CONFUSION_STEP[config.method](stats, shape, config.smoothing))
+                  log_conf=_CONFUSION_STEP[config.method](stats, shape, config.smoothing, config.shrinkage))
 
 
 def fit(engine: Engine, config: EmConfig) -> FitResult:

@@ -209,11 +209,18 @@ def _to_log_table(conf: np.ndarray, observed: np.ndarray) -> np.ndarray:
     return logs.reshape(w * k, k)
 
 
-def m_step_confusion(stats: SuffStats, shape: Shape, smoothing: float) -> np.ndarray:
-    """Dawid-Skene: a full K x K confusion matrix per (worker, group), Dirichlet-smoothed."""
+def m_step_confusion(stats: SuffStats, shape: Shape, smoothing: float, shrinkage: float = 0.0) -> np.ndarray:
+    """Dawid-Skene: a full K x K confusion matrix per (worker, group), Dirichlet-smoothed.
+
+    ``shrinkage`` > 0 adds that many pseudo-judgments per true class distributed as the worker's
+    own one-coin matrix: a worker with few judgments looks one-coin, one with many gets a full
+    matrix (a MAP estimate under a Dirichlet prior centred on the one-coin fit)."""
     w, k = shape.n_workers, shape.k
     counts = stats.counts.reshape(w, k, k)  # [w, observed y, true k]
     observed = _observed_mask(shape)
+    if shrinkage > 0:
+        one_coin = np.exp(m_step_one_coin(stats, shape, smoothing).reshape(w, k, k)) * observed
+        counts = counts + shrinkage * one_coin
     num = np.where(observed, counts + smoothing, 0.0)
     col = num.sum(axis=1, keepdims=True)
     uniform = np.broadcast_to(observed / observed.sum(axis=1, keepdims=True), num.shape)
@@ -221,8 +228,9 @@ def m_step_confusion(stats: SuffStats, shape: Shape, smoothing: float) -> np.nda
     return _to_log_table(conf, observed)
 
 
-def m_step_one_coin(stats: SuffStats, shape: Shape, smoothing: float) -> np.ndarray:
-    """One-coin Dawid-Skene: one accuracy per (worker, group); errors spread evenly."""
+def m_step_one_coin(stats: SuffStats, shape: Shape, smoothing: float, shrinkage: float = 0.0) -> np.ndarray:
+    """One-coin Dawid-Skene: one accuracy per (worker, group); errors spread evenly.
+    (``shrinkage`` is accepted for a common signature and ignored.)"""
     w, k = shape.n_workers, shape.k
     counts = stats.counts.reshape(w, k, k)
     k_w = shape.n_classes[shape.worker_group].astype(np.float64)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
 from pathlib import Path
 
 import numpy as np
@@ -270,3 +271,18 @@ def test_dawid_skene_reaches_published_accuracy(dataset):
     summary, _ = aggregate_local(labels, gold, EmConfig(method="ds"))
     assert summary.converged
     assert summary.accuracy >= PUBLISHED_DS[dataset] - 0.003, (dataset, summary.accuracy)
+
+
+def test_shrinkage_pulls_dawid_skene_toward_one_coin():
+    crowd = make_crowd(n_workers=40, k=3, seed=21)
+    df, _ = sim_frame(crowd, n_tasks=300, per_task=2, seed=22)  # sparse: ~15 judgments per labeler
+    encoded = encode_file(df, None)
+    engine = encoded.engine
+    config = EmConfig(max_iter=30, tol=0.0)
+    one_coin = engine.block_posteriors(engine.fit(replace(config, method="ocds")))[0]
+    plain = engine.block_posteriors(engine.fit(replace(config, method="ds")))[0]
+    strong = engine.block_posteriors(engine.fit(replace(config, method="ds", shrinkage=1e6)))[0]
+    assert np.abs(strong - one_coin).max() < 1e-3
+    assert np.abs(plain - one_coin).max() > 0.1
+    with pytest.raises(ValueError):
+        EmConfig(shrinkage=-1)

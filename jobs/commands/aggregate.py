@@ -15,6 +15,7 @@ from __future__ import annotations
 import argparse
 import json
 import logging
+import os
 import sys
 import time
 from pathlib import Path
@@ -36,9 +37,11 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--use-gold", action="store_true", help="clamp gold tasks to their gold label while fitting")
     p.add_argument("--engine", choices=("auto", "local", "spark"), default="auto")
     p.add_argument("--max-iter", type=int, default=100)
-    p.add_argument("--tol", type=float, default=1e-6,
+    p.add_argument("--tol", type=float, default=1e-5,
                    help="stop when the mean log-likelihood per judgment moves less (0 = run max-iter)")
     p.add_argument("--smoothing", type=float, default=0.01, help="Dirichlet pseudo-count per confusion cell")
+    p.add_argument("--shrinkage", type=float, default=0.0,
+                   help="ds: pseudo-judgments per true class pulling each worker toward its one-coin fit")
     p.add_argument("--master", default=None, help="Spark master for --engine spark (default local[*])")
     p.set_defaults(func=run)
 
@@ -85,14 +88,12 @@ def run(args: argparse.Namespace) -> int:
     from scoring.em import EmConfig, EmptyInputError
 
     setup_logging()
-    if not args.json:
-        logging.getLogger("labelops").setLevel(logging.WARNING)
-    else:
-        logging.getLogger().setLevel(logging.WARNING)
+    # The summary is the output; progress logs only when asked for (LABELOPS_LOG_LEVEL=INFO).
+    logging.getLogger("labelops").setLevel(os.environ.get("LABELOPS_LOG_LEVEL", "WARNING"))
     started = time.perf_counter()
     try:
         config = EmConfig(method=args.method, max_iter=args.max_iter, tol=args.tol, smoothing=args.smoothing,
-                          use_gold=args.use_gold)
+                          shrinkage=args.shrinkage, use_gold=args.use_gold)
         if args.use_gold and not args.gold:
             raise CrowdFileError("--use-gold needs --gold")
         engine = choose_engine(args.engine, args.labels)
