@@ -102,14 +102,21 @@ def test_allocate_job_end_to_end_rerun_and_sweep(spark, lake, capsys) -> None:
         assert Path(path).stat().st_size > 0
 
 
-@pytest.mark.parametrize("case", ["empty_roster"])
-def test_empty_roster_gives_an_empty_plan_and_a_clear_log_line(spark, lake, caplog, case) -> None:
+@pytest.mark.parametrize("case", ["empty_roster", "no_open_tasks"])
+def test_nothing_to_plan_gives_an_empty_plan_and_a_clear_log_line(spark, lake, caplog, case) -> None:
     from jobs.allocate import main
 
-    _silver(spark, lake, [{"labeler_id": "x", "status": "inactive"}])
+    if case == "empty_roster":
+        _silver(spark, lake, [{"labeler_id": "x", "status": "inactive"}])
+        expected = "no active labeler"
+    else:  # every task is older than the planning horizon
+        _silver(spark, lake, ROSTER)
+        old = silver_tasks(spark, [{"task_id": "old", "created_at": at(1, DAY - timedelta(days=40))}])
+        _write(spark, lake, old, silver.TASKS)
+        expected = "no open tasks need labels"
     with caplog.at_level(logging.WARNING, logger="labelops.allocate"):
         assert main(["--date", DATE, "--lake", lake]) == 0
-    assert any("no active labeler" in r.message and "EMPTY plan" in r.message for r in caplog.records)
+    assert any(expected in r.message and "EMPTY plan" in r.message for r in caplog.records)
     assert _plan(spark, lake).count() == 0
 
 

@@ -150,3 +150,23 @@ def test_load_weight_spreads_work_away_from_oversubscribed_labelers() -> None:
     w = Weights(coverage=1.0, quality=1.0, cost=0.0, deadline=0.0, load=0.0)
     assert (_plan(pdf, w)["labeler_id"] == "strong").sum() == 2
     assert (_plan(pdf, Weights(**{**w.as_dict(), "load": 2.0}))["labeler_id"] == "strong").sum() == 0
+
+
+def test_metrics_table_reports_greedy_gap_per_queue_and_overall() -> None:
+    from scoring.allocation.metrics import SUM_FIELDS
+    from scoring.allocation.pipeline import _metrics_table
+
+    sums = {f: 1.0 for f in SUM_FIELDS}
+    per_queue = pd.DataFrame([{"queue": q, "policy": p, **sums}
+                              for q in ("spam", "sentiment") for p in ("policy", "random")])
+    objectives = pd.DataFrame({"queue": ["spam", "sentiment"], "exact_objective": [10.0, 30.0],
+                               "greedy_objective": [9.0, 27.0]})
+    out = _metrics_table(per_queue, objectives, upper_bound=41.0).set_index(["queue", "policy"])
+    assert out.loc[("spam", "policy"), "greedy_gap"] == pytest.approx(0.1)
+    assert out.loc[("_all", "policy"), "greedy_gap"] == pytest.approx(4 / 40)
+    assert out.loc[("_all", "policy"), "upper_bound"] == 41.0
+    assert pd.isna(out.loc[("spam", "random"), "greedy_gap"])
+    global_only = pd.DataFrame({"queue": ["_all"], "exact_objective": [40.0], "greedy_objective": [36.0]})
+    out = _metrics_table(per_queue, global_only, upper_bound=40.0).set_index(["queue", "policy"])
+    assert out.loc[("_all", "policy"), "greedy_gap"] == pytest.approx(0.1)
+    assert pd.isna(out.loc[("spam", "policy"), "greedy_gap"])

@@ -91,10 +91,12 @@ def empty_reason(inputs: AllocationInputs) -> str | None:
     return None
 
 
-def _queue_gaps(matched: DataFrame) -> pd.DataFrame:
-    """Per queue: solver, exact and greedy objectives (one row per queue: small)."""
-    return (matched.groupBy("queue")
-            .agg(F.first("solver").alias("solver"), F.first("exact_objective").alias("exact_objective"),
+def _solver_objectives(matched: DataFrame, per_queue: bool) -> pd.DataFrame:
+    """Exact and greedy objectives per matching partition: per queue, or one "_all" row when
+    one global partition was solved (small either way)."""
+    key = F.col("queue") if per_queue else F.lit("_all")
+    return (matched.groupBy(key.alias("queue"))
+            .agg(F.first("exact_objective").alias("exact_objective"),
                  F.first("greedy_objective").alias("greedy_objective"))
             .toPandas())
 
@@ -137,7 +139,8 @@ def allocate(spark: SparkSession, inputs: AllocationInputs, settings: Allocation
                                plan_metrics(with_capacity, random_plan.matched, "random").toPandas()],
                               ignore_index=True)
         random_plan.matched.unpersist()
-        metrics = _metrics_table(per_queue, _queue_gaps(result.matched), result.upper_bound).assign(
+        objectives = _solver_objectives(result.matched, per_queue=settings.strategy != "global")
+        metrics = _metrics_table(per_queue, objectives, result.upper_bound).assign(
             plan_date=settings.plan_date, strategy=settings.strategy,
             policy_version=settings.policy_version, run_id=run_id)
         stats.update({"objective": result.objective, "upper_bound": result.upper_bound,
@@ -147,24 +150,21 @@ def allocate(spark: SparkSession, inputs: AllocationInputs, settings: Allocation
         scored.unpersist()
 
 
-def _metrics_table(per_queue: pd.DataFrame, gaps: pd.DataFrame, upper_bound: float | None) -> pd.DataFrame:
-    rows = with_ratios(per_queue)
-    gaps = gaps.assign(policy="policy")
-    rows = rows.merge(gaps[["queue", "policy", "exact_objective", "greedy_objective"]],
-                      on=["queue", "policy"], how="left")
-    overall = totals(per_queue)
-    both = gaps.dropna(subset=["exact_objective", "greedy_objective"])
-    overall["exact_objective"] = None
-    overall["greedy_objective"] = None
-    if len(both):
-        is_policy = overall["policy"] == "policy"
-        overall.loc[is_policy, "exact_objective"] = both["exact_objective"].sum()
-        overall.loc[is_policy, "greedy_objective"] = both["greedy_objective"].sum()
-    out = pd.concat([rows, overall], ignore_index=True)
+def _metrics_table(per_queue: pd.DataFrame, objectives: pd.DataFrame,
+                   upper_bound: float | None) -> pd.DataFrame:
+    """Per-queue rows and "_all" rows (both policies) with the solver objectives and gaps."""
+    rows = pd.concat([with_ratios(per_queue), totals(per_queue)], ignore_index=True)
+    objectives = objectives.assign(policy="policy")
+    if "_all" not in set(objectives["queue"]):
+        both = objectives.dropna(subset=["exact_objective", "greedy_objective"])
+        if len(both):  # greedy's gap over the queues where both solvers ran
+            objectives = pd.concat([objectives, pd.DataFrame([{
+                "queue": "_all", "policy": "policy", "exact_objective": both["exact_objective"].sum(),
+                "greedy_objective": both["greedy_objective"].sum()}])], ignore_index=True)
+    out = rows.merge(objectives, on=["queue", "policy"], how="left")
     out["greedy_gap"] = [relative_gap(e, g) if pd.notna(e) and pd.notna(g) else None
                          for e, g in zip(out["exact_objective"], out["greedy_objective"], strict=True)]
     out["upper_bound"] = [upper_bound if (q == "_all" and p == "policy") else None
                           for q, p in zip(out["queue"], out["policy"], strict=True)]
     return out.rename(columns={"sum_expected_cost": "total_expected_cost",
                                "sum_label_value": "total_label_value", "sum_score": "objective"})
-

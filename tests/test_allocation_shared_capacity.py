@@ -1,0 +1,49 @@
+"""One capacity per labeler across queues: every strategy's plan is feasible, the global
+flow is the optimum, and the priced per-queue plan is close to it with a valid bound."""
+
+from __future__ import annotations
+
+import pytest
+from pyspark.sql import functions as F
+
+from scoring.allocation.candidates import candidate_pairs
+from scoring.allocation.matching import relative_gap
+from scoring.allocation.scorers import with_scores
+from scoring.allocation.shared_capacity import match_shared_capacity
+from scoring.allocation.synthetic import generate
+
+
+@pytest.fixture(scope="module")
+def scored(spark):
+    # a tight window (supply ~0.8x demand): labelers certified for several queues are
+    # wanted in all of them, the hard case for a per-queue split
+    syn = generate(n_labelers=40, n_tasks=800, seed=5, window_h=0.25)
+    frames = syn.to_spark(spark)
+    pairs = candidate_pairs(frames["open_tasks"], frames["labelers"], frames["skills"], frames["judged"],
+                            syn.window_start, top_k=10)
+    df = with_scores(pairs, window_h=syn.window_h).persist()
+    yield df
+    df.unpersist()
+
+
+def test_strategies_respect_the_shared_capacity_and_rank_as_expected(scored) -> None:
+    caps = scored.select("labeler_id", "capacity").distinct()
+    needs = scored.select("task_id", "labels_needed").distinct()
+    plans = {s: match_shared_capacity(scored, s) for s in ("global", "priced", "demand")}
+    for name, plan in plans.items():
+        used = plan.matched.groupBy("labeler_id").count().join(caps, "labeler_id")
+        assert used.where(F.col("count") > F.col("capacity")).count() == 0, name
+        got = plan.matched.groupBy("task_id").count().join(needs, "task_id")
+        assert got.where(F.col("count") > F.col("labels_needed")).count() == 0, name
+        assert plan.matched.groupBy("labeler_id", "task_id").count().where("count > 1").count() == 0, name
+        assert plan.matched.where("score <= 0").count() == 0, name
+    best = plans["global"].objective
+    priced, demand = plans["priced"], plans["demand"]
+    assert priced.objective <= best + 1e-6 and demand.objective <= best + 1e-6
+    assert relative_gap(best, priced.objective) <= relative_gap(best, demand.objective) + 1e-9
+    # measured 0.030 here (tight) and 0.0065 on the bench instance (supply 2.3x demand)
+    assert relative_gap(best, priced.objective) < 0.05
+    # the Lagrangian dual bound really bounds the optimum, and the reported gap bound holds
+    assert priced.upper_bound is not None and priced.upper_bound >= best - 1e-6
+    assert priced.gap_bound >= relative_gap(best, priced.objective) - 1e-9
+    assert any(r["overuse"] > 0 for r in priced.rounds)  # the case does exercise the coordination
