@@ -42,6 +42,7 @@ POSTERIOR_SCHEMA = ("task_id string, queue string, classes array<string>, poster
                     "entropy double, n_labels int, gold_label string")
 DEFAULT_BLOCK_JUDGMENTS = 1_000_000
 TARGET_PARTITION_JUDGMENTS = 5_000_000
+MIN_PARTITION_JUDGMENTS = 250_000
 TREE_REDUCE_ABOVE = 32  # partitions; below this a plain reduce on the driver is cheaper
 INPUT_COLUMNS = ("task_id", "labeler_id", "queue", "label", "gold_label")
 
@@ -165,13 +166,15 @@ class SparkEngine:
         return engine
 
     @staticmethod
-    def partitions_for(n_judgments: int, default_parallelism: int) -> int:
-        """A multiple of the cores, each partition at most ~TARGET_PARTITION_JUDGMENTS judgments.
-
-        Few, large partitions: an iteration's cost is mostly per-task overhead, the kernel on a
-        million judgments takes ~50 ms (blocks inside a partition are still ~1M judgments)."""
-        waves = max(1, math.ceil(n_judgments / (default_parallelism * TARGET_PARTITION_JUDGMENTS)))
-        return default_parallelism * waves
+    def partitions_for(n_judgments: int, cores: int) -> int:
+        """Few, large partitions: an iteration's cost is mostly per-task overhead (the kernel takes
+        ~50 ms per million judgments). Small inputs get one partition per MIN_PARTITION_JUDGMENTS;
+        large ones a multiple of the cores, each at most ~TARGET_PARTITION_JUDGMENTS (blocks inside
+        a partition are still at most DEFAULT_BLOCK_JUDGMENTS)."""
+        if n_judgments < cores * MIN_PARTITION_JUDGMENTS:
+            return max(1, math.ceil(n_judgments / MIN_PARTITION_JUDGMENTS))
+        waves = max(1, math.ceil(n_judgments / (cores * TARGET_PARTITION_JUDGMENTS)))
+        return cores * waves
 
     def _sum(self, compute) -> SuffStats:
         return self.blocks.map(lambda r: compute(from_bytes(r[0]))).treeReduce(_add, depth=self.tree_depth)

@@ -96,10 +96,11 @@ def test_confidence_job_end_to_end(spark, lake):
     calibration = json.loads((png.parent / "calibration_ds.json").read_text())
     assert calibration["n_gold"] == 24
 
-    # A rerun rewrites the date: same rows, no duplicates.
-    assert confidence_main(args) == 0
+    # A rerun rewrites exactly that date: with majority vote only, nothing of the first run is left.
+    assert confidence_main(["--date", DAY.isoformat(), "--lake", lake, "--methods", "mv"]) == 0
     again = read_table(spark, lake, TASK_POSTERIORS).where(f"as_of_date = '{DAY}'")
-    assert again.count() == 2 * n_tasks
+    assert again.count() == n_tasks and {r.method for r in again.select("method").distinct().collect()} == {"mv"}
+    assert read_table(spark, lake, MODEL_RUNS).count() == 2
 
 
 def test_confidence_job_on_a_day_without_judgments_publishes_empty_partitions(spark, lake):
