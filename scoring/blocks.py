@@ -53,14 +53,6 @@ class JudgmentBlock:
         """(T,) judgments per task."""
         return np.diff(self.task_ptr)
 
-    @property
-    def labels(self) -> np.ndarray:
-        return self.rows % self.k
-
-    @property
-    def workers(self) -> np.ndarray:
-        return self.rows // self.k
-
     def with_own_keys(self) -> JudgmentBlock:
         """The compact form Spark caches: only its own tasks' keys (a piece never ships all keys),
         int32 offsets and int16 groups (every EM iteration reads these bytes)."""

@@ -79,8 +79,3 @@ class ClassSpace:
             return self.groups.index(group)
         except ValueError:
             raise LabelSpaceError(f"unknown group {group!r}; known: {list(self.groups)}") from None
-
-    def class_rows(self) -> list[tuple[str, int, str, int]]:
-        """(group, group index, label, class index) for every class: the encoding table."""
-        return [(g, gi, label, ci) for gi, (g, labels) in enumerate(zip(self.groups, self.classes, strict=True))
-                for ci, label in enumerate(labels)]

@@ -48,8 +48,6 @@ SMOOTHING = 0.01           # Dirichlet pseudo-count per confusion cell
 SHRINKAGE = 0.0            # ds: pseudo-judgments toward each labeler's one-coin fit (see docs)
 USE_GOLD = False           # keep gold tasks as an honest calibration set unless told otherwise
 WINDOW_DAYS = 28           # judgments of the trailing 28 days (0 = all history)
-CALIBRATION_BINS = 10
-LOCAL_ENGINE_MAX_JUDGMENTS = 2_000_000  # `aggregate --engine auto` switches to Spark above this
 
 
 def policy_for(queue: str, policies: Mapping[str, QueuePolicy] | None = None) -> QueuePolicy:

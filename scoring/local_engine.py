@@ -15,8 +15,6 @@ from scoring.em import EmConfig, FitResult, fit
 from scoring.em_kernels import Params, Shape, SuffStats
 from scoring.worker_index import WorkerIndex
 
-ENGINE_NAME = "local"
-
 
 @dataclass
 class LocalEngine:
