@@ -6,8 +6,8 @@ Hash-based Arrow kernels (``dictionary_encode``, ``index_in``) do the work, so a
 partition of a few million judgments encodes in well under a second, with no Spark
 join and no driver round trip.
 
-Rows whose queue or label is not in the class space are left out and counted
-(``EncodedBlock.n_unknown``); a gold label outside the class space counts as no gold
+Rows without a task or labeler id, or whose queue or label is not in the class space, are
+left out and counted (``EncodedBlock.n_unknown``); a gold label outside the class space counts as no gold
 (``n_unknown_gold``).
 """
 
@@ -28,7 +28,7 @@ UNKNOWN = -1
 @dataclass
 class EncodedBlock:
     block: JudgmentBlock
-    n_unknown: int       # judgments left out: queue or label outside the class space
+    n_unknown: int       # judgments left out: no task or labeler id, or queue/label outside the class space
     n_unknown_gold: int  # judgments whose gold label is outside the class space
 
 
@@ -80,7 +80,9 @@ def encode_table(table: pa.Table, space: ClassSpace) -> EncodedBlock:
     if has_gold:
         n_unknown_gold = int(((gold == UNKNOWN) & _column(table, "gold_label").is_valid()
                               .to_numpy(zero_copy_only=False)).sum())
-    keep = (group != UNKNOWN) & (label != UNKNOWN)
+    has_ids = (_column(table, "task_id").is_valid().to_numpy(zero_copy_only=False)
+               & _column(table, "labeler_id").is_valid().to_numpy(zero_copy_only=False))
+    keep = (group != UNKNOWN) & (label != UNKNOWN) & has_ids
     n_unknown = int(table.num_rows - keep.sum())
     if n_unknown:
         table = table.filter(pa.array(keep))

@@ -76,9 +76,10 @@ def _read_csv(path: str | Path, columns: tuple[str, ...], what: str) -> pd.DataF
 
 
 def read_labels(path: str | Path) -> pd.DataFrame:
-    """task,worker,label as strings; rows with an empty label are dropped (no answer)."""
+    """task,worker,label as strings; rows with an empty label (no answer) or without a task or
+    worker id are dropped."""
     df = _read_csv(path, LABEL_COLUMNS, "labels")
-    return df[df["label"] != ""].reset_index(drop=True)
+    return df[(df["label"] != "") & (df["task"] != "") & (df["worker"] != "")].reset_index(drop=True)
 
 
 def read_gold(path: str | Path) -> pd.DataFrame:
@@ -192,7 +193,8 @@ def aggregate_spark(spark, labels_path: str, gold_path: str | None, config: EmCo
 
     started = time.perf_counter()
     labels_df = _spark_csv(spark, labels_path, LABEL_COLUMNS, "labels")
-    labels_df = (labels_df.where(F.col("label").isNotNull() & (F.col("label") != ""))
+    labels_df = (labels_df.where(F.col("label").isNotNull() & (F.col("label") != "")
+                                 & F.col("task").isNotNull() & F.col("worker").isNotNull())
                  .select(F.col("task").alias("task_id"), F.col("worker").alias("labeler_id"),
                          "label", F.lit(FILE_GROUP).alias("queue")))
     distinct = [r[0] for r in labels_df.select("label").distinct().limit(1001).collect()]

@@ -209,14 +209,14 @@ def test_missing_columns_are_named(tmp_path):
 def test_arrow_encoding_counts_unknown_labels_and_spreads_gold_per_task():
     space = ClassSpace(("q1", "q2"), (("a", "b"), ("x", "y", "z")))
     table = pa.table({
-        "task_id": ["t1", "t1", "t2", "t3", "t3"],
-        "labeler_id": ["u", "v", "u", "u", "w"],
-        "queue": ["q1", "q1", "q2", "q2", "nope"],
-        "label": ["a", "b", "z", "a", "x"],        # "a" is not a class of q2; queue "nope" unknown
-        "gold_label": [None, "b", None, "y", None],
+        "task_id": ["t1", "t1", "t2", "t3", "t3", "t4"],
+        "labeler_id": ["u", "v", "u", "u", "w", None],
+        "queue": ["q1", "q1", "q2", "q2", "nope", "q1"],
+        "label": ["a", "b", "z", "a", "x", "a"],        # "a" is not a class of q2; queue "nope" unknown
+        "gold_label": [None, "b", None, "y", None, None],
     })
     enc = encode_table(table, space)
-    assert enc.n_unknown == 2
+    assert enc.n_unknown == 3  # wrong class, unknown queue, no labeler
     block = enc.block
     assert block.n_judgments == 3 and block.n_tasks == 2
     keys = block.keys().to_pylist()
