@@ -1,5 +1,5 @@
 """End to end: ``jobs/allocate.py`` on tiny silver tables written with the silver contracts,
-the rerun (idempotent, weights override), an empty roster, and the Pareto sweep command."""
+nothing to plan (empty roster, no open tasks), and the Pareto sweep command."""
 
 from __future__ import annotations
 
@@ -51,12 +51,12 @@ def _plan(spark, lake: str):
                                  delta_io.latest_version(spark, Lake(lake).path(allocation.PLAN)))
 
 
-def test_allocate_job_end_to_end_rerun_and_sweep(spark, lake, capsys) -> None:
+def test_allocate_job_end_to_end_and_sweep(spark, lake, capsys) -> None:
     from jobs.allocate import main
     from jobs.cli import main as cli
 
     _silver(spark, lake, ROSTER)
-    assert main(["--date", DATE, "--lake", lake, "--window-hours", "24"]) == 0
+    assert main(["--date", DATE, "--lake", lake, "--window-hours", "24", "--weight", "load=0.5"]) == 0
     plan = _plan(spark, lake).persist()
     rows = plan.collect()
     assert rows, "the plan is empty"
@@ -64,6 +64,7 @@ def test_allocate_job_end_to_end_rerun_and_sweep(spark, lake, capsys) -> None:
     for r in rows:
         by_lab.setdefault(r["labeler_id"], []).append(r)
         assert r["is_eligible"] and r["score"] > 0 and r["policy_version"] and r["run_id"]
+        assert r["w_load"] == 0.5 and r["w_cost"] > 0  # the override reached every row
     assert "d" not in by_lab  # offboarded
     for rs in by_lab.values():  # capacities respected, ranks dense
         assert len(rs) <= rs[0]["labeler_capacity"]
@@ -75,23 +76,13 @@ def test_allocate_job_end_to_end_rerun_and_sweep(spark, lake, capsys) -> None:
     assert all(r["labeler_id"] == "b" for r in rows if r["task_id"] in {"S0", "S4", "S8"})
     per_task = plan.groupBy("task_id").agg(F.count("*").alias("n"), F.max("task_labels_needed").alias("need"))
     assert per_task.where("n > need").count() == 0
-    first_run = rows[0]["run_id"]
     plan.unpersist()
 
     metrics = delta_io.read_version(spark, Lake(lake).path(allocation.PLAN_METRICS), 0)
     overall = {r["policy"]: r for r in metrics.where("queue = '_all'").collect()}
     assert set(overall) == {"policy", "random"}
     assert overall["policy"]["assigned"] == len(rows)
-
-    # rerun with another cost weight: the date's partition is replaced, not appended to
-    assert main(["--date", DATE, "--lake", lake, "--window-hours", "24", "--weight", "cost=0"]) == 0
-    again = _plan(spark, lake)
-    assert again.where(F.col("run_id") == first_run).count() == 0
-    assert {r["w_cost"] for r in again.select("w_cost").distinct().collect()} == {0.0}
-    # without a cost term, labels that cost more than they were worth become worth planning
-    assert again.count() >= len(rows)
-    assert (again.agg(F.sum("expected_cost")).first()[0]
-            >= sum(r["expected_cost"] for r in rows) - 1e-9)
+    assert overall["policy"]["mean_expected_accuracy"] >= overall["random"]["mean_expected_accuracy"]
 
     capsys.readouterr()
     assert cli(["allocation", "sweep", "--lake", lake, "--date", DATE, "--window-hours", "24",

@@ -170,3 +170,15 @@ def test_metrics_table_reports_greedy_gap_per_queue_and_overall() -> None:
     out = _metrics_table(per_queue, global_only, upper_bound=40.0).set_index(["queue", "policy"])
     assert out.loc[("_all", "policy"), "greedy_gap"] == pytest.approx(0.1)
     assert pd.isna(out.loc[("spam", "policy"), "greedy_gap"])
+
+
+def test_weight_overrides_apply_to_every_queue_and_reject_typos() -> None:
+    from scoring.allocation.config import parse_weight_overrides, weights_for
+
+    weights = weights_for(parse_weight_overrides(["cost=1.5", "quality=3"]))
+    assert {w.cost for w in weights.values()} == {1.5} and {w.quality for w in weights.values()} == {3.0}
+    assert set(weights) == set(QUEUE_ORDER)
+    with pytest.raises(ValueError, match="unknown weight"):
+        parse_weight_overrides(["qualty=3"])
+    with pytest.raises(ValueError, match="NAME=VALUE"):
+        parse_weight_overrides(["cost"])
