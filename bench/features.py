@@ -4,8 +4,9 @@ reading the data?
 Writes silver tables for DAYS days of synthetic judgments straight into a fresh lake (no
 ingest: the point is the feature build), then in one process:
 
-1. times the features job for day 1 (after an untimed warm-up run on a scratch lake);
-2. builds days 2 .. N-1 in one backfill run (untimed);
+1. times the features job for day 1 (after an untimed warm-up run on a scratch lake), and for
+   day 3 (which, like day N, also rebuilds the two days before it: late rows arrive with it);
+2. builds days 4 .. N-1 in backfill runs of 30 days (untimed);
 3. times the features job for day N (daily aggregates + windows + gates + Delta MERGEs);
 4. times the feature computation alone for day N's range (same code, a no-op sink, no gate);
 5. times a bare scan + groupBy of the same silver rows (judgments of the days day N rebuilds).
@@ -14,7 +15,13 @@ Prints figures, then one JSON object on the last line:
   day_n_over_day_1     = job time day N / job time day 1                  (goal <= 1.3)
   build_over_bare_scan = feature computation / bare scan + groupBy        (goal <= 3)
 
-    .venv/bin/python bench/features.py --days 90 --judgments-per-day 60000
+    .venv/bin/python bench/features.py --days 90 --judgments-per-day 40000
+
+Recovery of the generator's latent truth (``truth`` mode): generate exports with
+experiments.synth, run ingest -> silver for every day and the features job, then correlate
+labeler gold accuracy with the latent accuracy and rank the spammers (last line: JSON).
+
+    .venv/bin/python bench/features.py truth --days 14 --judgments-per-day 15000 --labelers 150
 """
 
 from __future__ import annotations
@@ -171,53 +178,166 @@ def _timed(fn) -> float:
     return time.perf_counter() - t0
 
 
+def _latent_per_labeler(raw: Path, lq, as_of: date) -> pd.DataFrame:
+    """Latent accuracy of each labeler on the as-of day, averaged over queues with the labeler's
+    28-day judgment mix (the truth is per queue; the feature pools queues the same way)."""
+    from experiments.synth.truth import latent_accuracy_table, load_labelers
+
+    labelers = load_labelers(raw)
+    latent = latent_accuracy_table(labelers, as_of)
+    mix = lq.merge(latent, on=["labeler_id", "queue"], how="inner")
+    mix = mix[mix["judgments_28d"] > 0]
+    weighted = (mix.assign(w=mix["accuracy"] * mix["judgments_28d"])
+                .groupby("labeler_id").agg(w=("w", "sum"), n=("judgments_28d", "sum")))
+    out = (weighted["w"] / weighted["n"]).rename("latent_accuracy").reset_index()
+    return out.merge(labelers[["labeler_id", "archetype"]], on="labeler_id")
+
+
+def truth_main(args: argparse.Namespace) -> int:
+    """Generate -> ingest -> silver -> features, then compare features with the latent truth."""
+    from scipy.stats import pearsonr, spearmanr
+
+    from jobs.session import build_spark
+
+    spark = build_spark("bench-features-truth", master=args.master, extra_conf={"spark.ui.enabled": "false"})
+    from experiments.synth import generate
+    from jobs.build_features import main as features_main
+    from jobs.ingest import main as ingest_main
+    from jobs.silver import main as silver_main
+
+    work = Path(args.work)
+    raw, lake = work / "raw", work / "lake"
+    last = args.start + timedelta(days=args.days - 1)
+    t0 = time.perf_counter()
+    if not (raw / "truth" / "labelers.csv").exists():
+        generate(raw, args.start, days=args.days, seed=args.seed, judgments_per_day=args.judgments_per_day,
+                 n_labelers=args.labelers)
+    if not (lake / "silver").exists():
+        for i in range(args.days):
+            day = (args.start + timedelta(days=i)).isoformat()
+            for job in (ingest_main, silver_main):
+                code = job(["--date", day, "--lake", str(lake), "--raw", str(raw)])
+                if code != 0:
+                    raise SystemExit(f"{job.__module__} failed for {day}")
+    if features_main(["--date", last.isoformat(), "--lake", str(lake)]) != 0:
+        raise SystemExit("features job failed")
+    took = time.perf_counter() - t0
+
+    def table(name: str):
+        return spark.read.format("delta").load(str(lake / "features" / name)).where(
+            f"as_of_date = DATE'{last}'")
+
+    lq = table("labeler_queue_features").select("labeler_id", "queue", "judgments_28d").toPandas()
+    feats = table("labeler_features").where("judgments_28d > 0").select(
+        "labeler_id", "judgments_28d", "gold_n_28d", "gold_accuracy_28d", "gold_accuracy_lb_28d",
+        "gold_accuracy_all", "ew_gold_accuracy", "gold_balanced_accuracy_28d", "agreement_rate_28d").toPandas()
+    df = feats.merge(_latent_per_labeler(raw, lq, last), on="labeler_id", how="inner")
+    result: dict = {"days": args.days, "judgments_per_day": args.judgments_per_day, "labelers": len(df),
+                    "spammers": int((df["archetype"] == "spammer").sum()), "as_of": last.isoformat(),
+                    "median_gold_n_28d": float(df["gold_n_28d"].median()), "pipeline_seconds": round(took, 1)}
+    for col in ("gold_accuracy_28d", "gold_accuracy_lb_28d", "gold_accuracy_all", "ew_gold_accuracy",
+                "gold_balanced_accuracy_28d", "agreement_rate_28d"):
+        ok = df[col].notna()
+        result[f"pearson_{col}"] = round(float(pearsonr(df.loc[ok, col], df.loc[ok, "latent_accuracy"])[0]), 3)
+        result[f"spearman_{col}"] = round(float(spearmanr(df.loc[ok, col], df.loc[ok, "latent_accuracy"])[0]), 3)
+        pct = df.loc[ok, col].rank(pct=True)
+        spam = df.loc[ok, "archetype"] == "spammer"
+        result[f"spammers_in_bottom_decile_{col}"] = f"{int((pct[spam] <= 0.1).sum())}/{int(spam.sum())}"
+        result[f"spammers_worst_percentile_{col}"] = round(float(pct[spam].max()), 3) if spam.any() else None
+        bottom = pct <= 0.1
+        result[f"bottom_decile_spammer_share_{col}"] = f"{int((bottom & spam).sum())}/{int(bottom.sum())}"
+    # skill per queue: labeler x queue gold accuracy vs the latent per-queue accuracy
+    from experiments.synth.truth import latent_accuracy_table, load_labelers
+
+    latent_q = latent_accuracy_table(load_labelers(raw), last)
+    per_queue = table("labeler_queue_features").where("gold_n_28d >= 10").select(
+        "labeler_id", "queue", "gold_accuracy_28d").toPandas().merge(latent_q, on=["labeler_id", "queue"])
+    result["labeler_queue_pairs_with_10_gold"] = len(per_queue)
+    result["pearson_queue_gold_accuracy_28d"] = round(float(pearsonr(per_queue["gold_accuracy_28d"],
+                                                                     per_queue["accuracy"])[0]), 3)
+    result["spearman_queue_gold_accuracy_28d"] = round(float(spearmanr(per_queue["gold_accuracy_28d"],
+                                                                       per_queue["accuracy"])[0]), 3)
+    for key, value in result.items():
+        print(f"{key:>52}: {value}")
+    print(json.dumps(result))
+    return 0
+
+
 def main(argv: list[str] | None = None) -> int:
+    argv = list(sys.argv[1:] if argv is None else argv)
+    if argv[:1] == ["truth"]:
+        parser = argparse.ArgumentParser(description="features vs the generator's latent truth")
+        parser.add_argument("--days", type=int, default=14)
+        parser.add_argument("--judgments-per-day", type=int, default=15_000)
+        parser.add_argument("--labelers", type=int, default=150)
+        parser.add_argument("--seed", type=int, default=7)
+        parser.add_argument("--start", type=date.fromisoformat, default=date(2026, 1, 5))
+        parser.add_argument("--work", default=str(Path(tempfile.gettempdir()) / "labelops-features-truth"))
+        parser.add_argument("--master", default="local[2]")
+        logging.basicConfig(level=logging.WARNING, stream=sys.stderr)
+        return truth_main(parser.parse_args(argv[1:]))
+    return bench_main(argv)
+
+
+def bench_main(argv: list[str]) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--days", type=int, default=90)
-    parser.add_argument("--judgments-per-day", type=int, default=60_000)
-    parser.add_argument("--labelers", type=int, default=600)
-    parser.add_argument("--late-rate", type=float, default=0.03)
+    parser.add_argument("--judgments-per-day", type=int, default=40_000)
+    parser.add_argument("--labelers", type=int, default=400)
+    parser.add_argument("--late-rate", type=float, default=0.03,
+                        help="share of judgments exported 1-2 days late (0: no late data)")
+    parser.add_argument("--history-chunk-days", type=int, default=30, help="days per backfill run of the history")
     parser.add_argument("--start", type=date.fromisoformat, default=date(2026, 1, 5))
     parser.add_argument("--master", default="local[2]")
-    parser.add_argument("--keep", default=None, help="keep the lake in this folder")
+    parser.add_argument("--keep", default=None, help="keep the lakes in this folder")
     args = parser.parse_args(argv)
 
     logging.basicConfig(level=logging.WARNING, stream=sys.stderr)
     from jobs.session import build_spark
 
     spark = build_spark("bench-features", master=args.master, extra_conf={"spark.ui.enabled": "false"})
+    from pyspark.sql import functions as F
+
+    from features.build import build_feature_tables
+    from features.config import DEFAULT_PARAMS
     from jobs.build_features import main as features_main
     from jobs.build_features import read_build_inputs
+    from jobs.lake import Lake
 
     work = Path(args.keep or tempfile.mkdtemp(prefix="bench-features-"))
     lake, scratch = work / "lake", work / "scratch"
     for p in (lake, scratch):
         shutil.rmtree(p, ignore_errors=True)
     day1, day_n = args.start, args.start + timedelta(days=args.days - 1)
+    day3 = args.start + timedelta(days=2)
     t0 = time.perf_counter()
     write_synthetic_silver(spark, str(lake), args.start, args.days, args.judgments_per_day, args.labelers,
                            args.late_rate)
     write_synthetic_silver(spark, str(scratch), args.start, 2, max(1000, args.judgments_per_day // 20),
                            args.labelers, args.late_rate, seed=3)
-    print(f"silver written in {time.perf_counter() - t0:.1f}s under {work}", file=sys.stderr)
+    print(f"silver written in {time.perf_counter() - t0:.1f}s under {work}", file=sys.stderr, flush=True)
 
-    def run(lake_root: Path, day: date, *extra: str) -> None:
-        code = features_main(["--date", day.isoformat(), "--lake", str(lake_root), *extra])
+    def run(lake_root: Path, day: date) -> None:
+        code = features_main(["--date", day.isoformat(), "--lake", str(lake_root)])
         if code != 0:
             raise SystemExit(f"features job failed for {day} (exit {code})")
 
     run(scratch, day1)  # warm-up: JVM JIT, GX context, Python workers
     t_day1 = _timed(lambda: run(lake, day1))
-    t_history = _timed(lambda: run(lake, day_n - timedelta(days=1)))
-    # Day N as the daily DAG runs it (its silver merge brought late rows for N-1 and N-2).
-    from delta.tables import DeltaTable  # noqa: F401  (Delta on the classpath)
-    from jobs.lake import Lake
+    # Day 3 rebuilds days 1..3 when late rows of days 1-2 arrive with it: the same width as day N.
+    t_day3 = _timed(lambda: run(lake, day3))
+    t0 = time.perf_counter()
+    chunk_end = day3 + timedelta(days=args.history_chunk_days)
+    while chunk_end < day_n - timedelta(days=1):
+        run(lake, chunk_end)
+        chunk_end += timedelta(days=args.history_chunk_days)
+    run(lake, day_n - timedelta(days=1))
+    t_history = time.perf_counter() - t0
+    print(f"history built in {t_history:.0f}s", file=sys.stderr, flush=True)
 
+    # Day N as the daily DAG runs it (its silver merge brought late rows of N-1 and N-2).
     inputs, plan = read_build_inputs(spark, Lake(str(lake)), day_n)
     t_day_n = _timed(lambda: run(lake, day_n))
-
-    from features.build import build_feature_tables
-    from features.config import DEFAULT_PARAMS
 
     def compute_only() -> None:
         build = build_feature_tables(spark, inputs, plan.first, plan.last, DEFAULT_PARAMS)
@@ -226,8 +346,6 @@ def main(argv: list[str] | None = None) -> int:
                 df.write.format("noop").mode("overwrite").save()
         finally:
             build.release()
-
-    from pyspark.sql import functions as F
 
     def bare_scan() -> None:
         j = spark.read.format("delta").load(Lake(str(lake)).path(silver.JUDGMENTS))
@@ -242,9 +360,10 @@ def main(argv: list[str] | None = None) -> int:
         "days": args.days, "judgments_per_day": args.judgments_per_day, "labelers": args.labelers,
         "late_rate": args.late_rate, "cores": os.cpu_count(),
         "day_n_rebuilt_as_of_days": len(plan.days),
-        "job_seconds_day_1": round(t_day1, 2), "job_seconds_day_n": round(t_day_n, 2),
-        "job_seconds_history_backfill": round(t_history, 2),
+        "job_seconds_day_1": round(t_day1, 2), "job_seconds_day_3": round(t_day3, 2),
+        "job_seconds_day_n": round(t_day_n, 2), "history_backfill_seconds": round(t_history, 1),
         "compute_seconds_day_n": round(t_compute, 2), "bare_scan_seconds": round(t_scan, 2),
+        "day_n_over_day_3": round(t_day_n / t_day3, 3),
         "job_over_bare_scan": round(t_day_n / t_scan, 2),
         "day_n_over_day_1": round(t_day_n / t_day1, 3),
         "build_over_bare_scan": round(t_compute / t_scan, 3),

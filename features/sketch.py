@@ -91,16 +91,21 @@ def count_map_total(counts: Column) -> Column:
 
 
 def sketch_quantile(sketch: Column, q: float, spec: SketchSpec) -> Column:
-    """The q-quantile of a sketch: the bucket holding rank floor(q*(n-1)); null if empty."""
+    """The q-quantile of a sketch: the bucket holding rank floor(q*(n-1)); null if empty.
+
+    One pass over the sorted buckets. The rank travels in the accumulator: referenced from inside
+    the lambda, Spark would re-evaluate it (a sort and a sum) for every bucket."""
     entries = F.array_sort(F.map_entries(F.map_filter(sketch, lambda _k, v: v > 0)))
-    total = F.aggregate(entries, F.lit(0).cast("long"), lambda acc, e: acc + e["value"])
-    rank = F.floor(F.lit(float(q)) * (total - F.lit(1)))
-    init = F.struct(F.lit(0).cast("long").alias("cum"), F.lit(None).cast("int").alias("idx"))
+    total = F.aggregate(F.map_values(sketch), F.lit(0).cast("long"),
+                        lambda acc, v: acc + F.greatest(v, F.lit(0).cast("long")))
+    init = F.struct(F.lit(0).cast("long").alias("cum"), F.lit(None).cast("int").alias("idx"),
+                    F.floor(F.lit(float(q)) * (total - F.lit(1))).cast("long").alias("rank"))
     found = F.aggregate(
         entries, init,
         lambda acc, e: F.struct(
             (acc["cum"] + e["value"]).alias("cum"),
-            F.coalesce(acc["idx"], F.when(acc["cum"] + e["value"] > rank, e["key"])).alias("idx"),
+            F.coalesce(acc["idx"], F.when(acc["cum"] + e["value"] > acc["rank"], e["key"])).alias("idx"),
+            acc["rank"].alias("rank"),
         ),
     )["idx"]
     return F.when(total > 0, sketch_bucket_value(found, spec))

@@ -59,13 +59,15 @@ def beta_lower_bound(successes: Column, trials: Column, prior_mean: Column, stre
 def label_entropy(counts: Column) -> Column:
     """Shannon entropy in bits of a label -> count map: 0 = unanimous, log2(k) = evenly split.
 
-    Null for a null map or one with no counts."""
+    Null for a null map or one with no counts. (The total rides in the accumulator so that it is
+    computed once, not once per label.)"""
     values = F.filter(F.map_values(counts), lambda c: c > 0)
     total = F.aggregate(values, F.lit(0).cast("long"), lambda acc, c: acc + c)
+    init = F.struct(F.lit(0.0).cast("double").alias("h"), total.cast("double").alias("n"))
     entropy = F.aggregate(
-        values, F.lit(0.0).cast("double"),
-        lambda acc, c: acc - (c / total) * F.log2(c / total),
-    )
+        values, init,
+        lambda acc, c: F.struct((acc["h"] - (c / acc["n"]) * F.log2(c / acc["n"])).alias("h"), acc["n"].alias("n")),
+    )["h"]
     return F.when(total > 0, F.abs(entropy))
 
 

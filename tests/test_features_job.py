@@ -238,3 +238,25 @@ def test_no_event_at_or_after_ts_influences_a_retrieved_value(spark, base_lake, 
         if set_name != "queue_daily":  # the mutation is visible once ts is past it
             assert records(historical_features(spark, base_lake, entities.crossJoin(later), set_name)) != \
                 records(historical_features(spark, lake_b, entities.crossJoin(later), set_name)), set_name
+
+
+def test_cli_as_of_writes_point_in_time_features(spark, base_lake, tmp_path):
+    import csv
+
+    from jobs.cli import main as cli
+
+    entities = tmp_path / "entities.csv"
+    entities.write_text("labeler_id,ts\n"
+                        "lab-00001,2026-01-07T06:00:00\n"      # -> the row as of 2026-01-06
+                        "lab-00001,2026-01-06T00:00:00\n"      # -> nothing: the day-0 row is stamped exactly then
+                        "nobody,2026-01-07T06:00:00\n")
+    out = tmp_path / "features.csv"
+    assert cli(["features", "as-of", "--entities", str(entities), "--lake", base_lake, "--out", str(out)]) == 0
+    with out.open() as f:
+        rows = list(csv.DictReader(f))
+    assert len(rows) == 3
+    by = {(r["labeler_id"], r["ts"][:19]): r for r in rows}
+    assert by[("lab-00001", "2026-01-07T06:00:00")]["as_of_date"] == "2026-01-06"
+    assert by[("lab-00001", "2026-01-07T06:00:00")]["gold_accuracy_28d"] != ""
+    assert by[("lab-00001", "2026-01-06T00:00:00")]["as_of_date"] == ""
+    assert by[("nobody", "2026-01-07T06:00:00")]["gold_accuracy_28d"] == ""
