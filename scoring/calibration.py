@@ -115,7 +115,7 @@ def write_reliability_png(bins: ReliabilityBins, path: str | Path, title: str) -
                                       gridspec_kw={"height_ratios": [3, 1]})
     top.plot([0, 1], [0, 1], "--", color="grey", label="perfect calibration")
     top.bar(centers, np.nan_to_num(acc), width=width * 0.9, color="#4c72b0", alpha=0.8, label="accuracy")
-    top.plot(conf, acc, "o", color="#dd8452", label="mean confidence")
+    top.plot(conf, acc, "o", color="#dd8452", label="accuracy at the bin's mean confidence")
     ece = bins.ece()
     top.set_title(f"{title}\nECE = {ece:.4f} on {bins.n} gold tasks" if ece is not None
                   else f"{title}\nno gold tasks")
