@@ -104,7 +104,7 @@ def build_feature_tables(spark: SparkSession, inputs: FeatureInputs, first: date
     lab_sums = win.window_sums(_union(inputs.labeler_daily_before, labeler_daily), as_of, ["labeler_id"],
                                anchor, params)
     lab_carried = win.with_carry(lab_sums, inputs.anchor_labeler, ["labeler_id"], as_of, anchor, params)
-    labeler_features = win.labeler_features(lab_carried, lq_features, queue_priors, roster, params)
+    labeler_features = keep(win.labeler_features(lab_carried, lq_features, queue_priors, roster, params))
 
     handling_all = _union(
         inputs.queue_daily_before.select("queue", "event_date", "handling_sketches")
@@ -115,7 +115,6 @@ def build_feature_tables(spark: SparkSession, inputs: FeatureInputs, first: date
     task_features = keep(tk.task_features(universe, task_judgments, completions, expected, first, last))
     queue_daily = keep(qd.queue_daily(days, inputs.tasks, flagged, universe, completions, task_features, handling,
                                       first, last))
-    labeler_features = keep(labeler_features)
 
     tables = {
         contracts.LABELER_QUEUE_DAILY.qualified_name: lq_daily,

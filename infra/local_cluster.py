@@ -11,6 +11,7 @@ live in ``.spark-cluster/`` (git-ignored).
 from __future__ import annotations
 
 import argparse
+import contextlib
 import os
 import signal
 import socket
@@ -48,9 +49,9 @@ def _port_open(port: int) -> bool:
 def _start(name: str, args: list[str]) -> None:
     STATE.mkdir(exist_ok=True)
     spark_class = str(Path(_spark_home()) / "bin" / "spark-class")
-    log = open(STATE / f"{name}.log", "ab")
-    proc = subprocess.Popen([spark_class, *args], stdout=log, stderr=subprocess.STDOUT, env=_env(),
-                            start_new_session=True)
+    with open(STATE / f"{name}.log", "ab") as log:  # the child keeps its own copy of the descriptor
+        proc = subprocess.Popen([spark_class, *args], stdout=log, stderr=subprocess.STDOUT, env=_env(),
+                                start_new_session=True)
     (STATE / f"{name}.pid").write_text(str(proc.pid))
 
 
@@ -79,10 +80,8 @@ def down() -> None:
         if not pid_file.exists():
             continue
         pid = int(pid_file.read_text())
-        try:
+        with contextlib.suppress(ProcessLookupError):  # already gone
             os.killpg(pid, signal.SIGTERM)
-        except ProcessLookupError:
-            pass
         pid_file.unlink()
         print(f"[cluster] stopped {name} (pid {pid})")
 

@@ -136,8 +136,11 @@ def publication_rows(ctx: JobContext, plan: RebuildPlan, params: FeatureParams, 
 
 
 def record_publications(ctx: JobContext, rows: list[dict]) -> None:
+    """Append the run's publication rows (bookkeeping, like _ops/runs: not gated)."""
     df = ctx.spark.createDataFrame(rows, fx.PUBLICATIONS.schema)
-    delta_io.append(df, fx.PUBLICATIONS, ctx.lake.path(fx.PUBLICATIONS), ctx.user_metadata())
+    path = ctx.lake.path(fx.PUBLICATIONS)
+    delta_io.append(df, fx.PUBLICATIONS, path, ctx.user_metadata())
+    ctx.record.outputs[fx.PUBLICATIONS.qualified_name] = delta_io.latest_version(ctx.spark, path)
 
 
 def build_features(ctx: JobContext) -> None:
@@ -153,6 +156,8 @@ def build_features(ctx: JobContext) -> None:
     days = plan.days
     outputs = [(df, fx.with_freshness(contract, ctx.logical_date, plan.first, plan.last))
                for df, contract in build.outputs()]
+    for df, contract in outputs:  # materialised already: counting is cheap
+        ctx.metric(f"{contract.name}.rows", df.count())
     merge_options = {c.qualified_name: {"prune_values": {c.logical_date_column: days}} for _, c in outputs}
     try:
         versions = ctx.publish(outputs, merge_options=merge_options)

@@ -10,6 +10,16 @@ from datetime import timedelta
 
 import pytest
 from pyspark.sql import functions as F
+from test_features_support import (
+    append_silver,
+    d,
+    judgment,
+    read,
+    records,
+    task,
+    ts,
+    write_synthetic_silver,
+)
 
 from features.build import build_feature_tables
 from features.config import DEFAULT_PARAMS
@@ -22,16 +32,6 @@ from jobs.lake import Lake
 from schemas import features as fx
 from schemas import silver
 from schemas.ops import RUNS
-from test_features_support import (
-    append_silver,
-    d,
-    judgment,
-    read,
-    records,
-    task,
-    ts,
-    write_synthetic_silver,
-)
 
 DAYS = 4
 TABLES = (*fx.DAILY_TABLES, *fx.FEATURE_TABLES)
@@ -143,8 +143,8 @@ def test_late_data_changes_exactly_the_windows_that_include_its_day(spark, base_
     pub = read(spark, late_lake, fx.PUBLICATIONS).where(F.col("logical_date") == d(4)).first()
     assert (pub["as_of_start"], pub["as_of_end"], pub["params"]["anchor"]) == (d(1), d(4), str(d(0)))
     for contract in fx.FEATURE_TABLES:
-        day0 = lambda lake: records(read(spark, lake, contract).where(F.col("as_of_date") == d(0)))  # noqa: E731
-        assert day0(base_lake) == day0(late_lake), contract.name
+        day0 = [records(read(spark, lake, contract).where(F.col("as_of_date") == d(0))) for lake in (base_lake, late_lake)]
+        assert day0[0] == day0[1], contract.name
 
 
 def test_rerun_is_idempotent_and_incremental_equals_from_scratch(spark, late_lake, tmp_path):

@@ -7,11 +7,11 @@ from datetime import date
 import pytest
 from chispa import assert_df_equality
 from pyspark.sql import functions as F
+from test_features_support import d, judgment, roster, silver_judgments, silver_roster, ts
 
 from features import labeler_daily as ld
 from features.roster import roster_by_day
 from features.sketch import SketchSpec, sketch_quantile
-from test_features_support import d, judgment, roster, silver_judgments, silver_roster, ts
 
 SPEC = SketchSpec()
 

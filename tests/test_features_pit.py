@@ -5,10 +5,10 @@ from __future__ import annotations
 from datetime import datetime, timedelta
 
 import pytest
+from test_features_support import d, ts
 
 from features.plan import plan_rebuild, published_days
 from features.point_in_time import EntityFrameError, as_of_join
-from test_features_support import d, ts
 
 
 def feature_rows(spark):

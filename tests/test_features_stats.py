@@ -8,8 +8,20 @@ from chispa import assert_approx_df_equality, assert_df_equality
 from pyspark.sql import functions as F
 from scipy.stats import beta
 
-from features.sketch import SketchSpec, merge_count_maps, merge_count_maps_agg, sketch_by, sketch_quantile
-from features.stats import beta_lower_bound, beta_posterior_mean, decay_weight, label_entropy, safe_ratio
+from features.sketch import (
+    SketchSpec,
+    merge_count_maps,
+    merge_count_maps_agg,
+    sketch_by,
+    sketch_quantile,
+)
+from features.stats import (
+    beta_lower_bound,
+    beta_posterior_mean,
+    decay_weight,
+    label_entropy,
+    safe_ratio,
+)
 
 SPEC = SketchSpec(relative_accuracy=0.01, min_value=0.1)
 

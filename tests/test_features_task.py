@@ -6,6 +6,7 @@ import math
 
 import pytest
 from pyspark.sql import functions as F
+from test_features_support import d, judgment, records, silver_judgments, silver_tasks, task, ts
 
 from features import labeler_daily as ld
 from features import queue_daily as qd
@@ -13,7 +14,6 @@ from features import task as tk
 from features.build import day_range
 from features.config import FeatureParams
 from features.sketch import SketchSpec
-from test_features_support import d, judgment, records, silver_judgments, silver_tasks, task, ts
 
 PARAMS = FeatureParams(target_labels=3, task_retention_hours=48.0)
 SPEC = SketchSpec()

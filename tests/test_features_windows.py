@@ -7,6 +7,7 @@ import math
 
 import pytest
 from pyspark.sql import functions as F
+from test_features_support import d, roster, silver_roster
 
 from features import windows as win
 from features.config import FeatureParams
@@ -14,7 +15,6 @@ from features.confusion import balanced_accuracy, smoothed_confusion
 from features.labeler_daily import labeler_daily
 from features.roster import roster_by_day
 from schemas import features as fx
-from test_features_support import d, roster, silver_roster
 
 PARAMS = FeatureParams()
 
