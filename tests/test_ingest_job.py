@@ -30,6 +30,16 @@ def raw(tmp_path_factory) -> Path:
     return out
 
 
+@pytest.fixture(scope="module")
+def two_days(spark, raw, tmp_path_factory) -> str:
+    """A lake with both days ingested and conformed once (shared: the jobs dominate the time)."""
+    lake = str(tmp_path_factory.mktemp("two_days") / "lake")
+    for day in (D1, D2):
+        assert ingest.main(["--date", day, "--raw", str(raw), "--lake", lake]) == 0
+        assert silver.main(["--date", day, "--lake", lake]) == 0
+    return lake
+
+
 def _table(spark, lake, contract):
     return spark.read.format("delta").load(f"{lake}/{contract.layer}/{contract.name}")
 
@@ -42,9 +52,8 @@ def _physical_data_lines(raw: Path, source: str, day: str) -> int:
     return total
 
 
-def test_every_dirty_row_is_quarantined_with_its_reason_and_no_good_row_is_lost(spark, lake, raw):
-    assert ingest.main(["--date", D1, "--raw", str(raw), "--lake", lake]) == 0
-
+def test_every_dirty_row_is_quarantined_with_its_reason_and_no_good_row_is_lost(spark, two_days, raw):
+    lake = two_days
     manifest = pd.read_csv(raw / "truth" / "dirt" / f"dt={D1}" / "manifest.csv", keep_default_na=False)
     expected = {
         (r.file, int(r.line_number)): r.expected_reason
@@ -56,7 +65,7 @@ def test_every_dirty_row_is_quarantined_with_its_reason_and_no_good_row_is_lost(
     wrong = {k: (expected.get(k), got.get(k)) for k in expected.keys() | got.keys() if expected.get(k) != got.get(k)}
     assert not wrong, f"{len(wrong)} rows differ (expected, got): {list(wrong.items())[:10]}"
 
-    audit = {r.source: r for r in _table(spark, lake, bronze.INGEST_AUDIT).collect()}
+    audit = {r.source: r for r in _table(spark, lake, bronze.INGEST_AUDIT).where(F.col("ingest_date") == D1).collect()}
     for source, contract in bronze.BY_SOURCE.items():
         lines = _physical_data_lines(raw, source, D1)
         rows = _table(spark, lake, contract).where(F.col("ingest_date") == D1).count()
@@ -79,10 +88,31 @@ def _fingerprint(spark, lake, contracts) -> dict[str, tuple[int, str]]:
     return out
 
 
-def test_rerunning_a_date_three_times_changes_nothing(spark, lake, raw):
-    for day in (D1, D2):
-        assert ingest.main(["--date", day, "--raw", str(raw), "--lake", lake]) == 0
-        assert silver.main(["--date", day, "--lake", lake]) == 0
+def test_late_judgments_land_in_their_event_date_partition(spark, two_days, raw):
+    manifest = pd.read_csv(raw / "truth" / "dirt" / f"dt={D2}" / "manifest.csv", keep_default_na=False)
+    late_keys = [k for k in manifest.loc[manifest.kind == "late", "key"] if k]
+    assert late_keys, "the generator should have written late judgments into day 2"
+    rows = (_table(spark, two_days, silver_contracts.JUDGMENTS)
+            .where(F.col("judgment_id").isin(late_keys)).select("event_date", "ingest_date", "is_late").collect())
+    assert len(rows) == len(set(late_keys))
+    assert all(r.is_late and r.event_date < r.ingest_date for r in rows)
+
+
+def test_runs_table_records_lineage(spark, two_days):
+    lake = two_days
+    runs = {r.job: r for r in spark.read.format("delta").load(f"{lake}/_ops/runs")
+            .where(F.col("logical_date") == D2).collect()}
+    assert runs["ingest"].status == "success" and runs["ingest"].gate_passed
+    assert runs["silver"].inputs["bronze.judgments"] == runs["ingest"].outputs["bronze.judgments"]
+    assert set(runs["silver"].outputs) == {c.qualified_name for c in silver_contracts.ALL}
+    history = spark.sql(f"DESCRIBE HISTORY delta.`{lake}/silver/judgments`").first()
+    assert runs["silver"].run_id in history.userMetadata
+    assert Path(lake, "_quality", "gx", "uncommitted", "data_docs", "local_site", "index.html").exists()
+
+
+def test_rerunning_a_date_three_times_changes_nothing(spark, two_days, raw):
+    """Runs last among the shared-lake tests: it appends runs (and must change nothing else)."""
+    lake = two_days
     tables = [*bronze.BY_SOURCE.values(), bronze.QUARANTINE, bronze.INGEST_AUDIT, *silver_contracts.ALL]
     before = _fingerprint(spark, lake, tables)
     for _ in range(3):
@@ -92,31 +122,6 @@ def test_rerunning_a_date_three_times_changes_nothing(spark, lake, raw):
     assert before == after
     judgments = _table(spark, lake, silver_contracts.JUDGMENTS)
     assert judgments.count() == judgments.select("judgment_id").distinct().count()
-
-
-def test_late_judgments_land_in_their_event_date_partition(spark, lake, raw):
-    for day in (D1, D2):
-        assert ingest.main(["--date", day, "--raw", str(raw), "--lake", lake]) == 0
-        assert silver.main(["--date", day, "--lake", lake]) == 0
-    manifest = pd.read_csv(raw / "truth" / "dirt" / f"dt={D2}" / "manifest.csv", keep_default_na=False)
-    late_keys = [k for k in manifest.loc[manifest.kind == "late", "key"] if k]
-    assert late_keys, "the generator should have written late judgments into day 2"
-    rows = (_table(spark, lake, silver_contracts.JUDGMENTS)
-            .where(F.col("judgment_id").isin(late_keys)).select("event_date", "ingest_date", "is_late").collect())
-    assert len(rows) == len(set(late_keys))
-    assert all(r.is_late and r.event_date < r.ingest_date for r in rows)
-
-
-def test_runs_table_records_lineage(spark, lake, raw):
-    assert ingest.main(["--date", D1, "--raw", str(raw), "--lake", lake]) == 0
-    assert silver.main(["--date", D1, "--lake", lake]) == 0
-    runs = {r.job: r for r in spark.read.format("delta").load(f"{lake}/_ops/runs").collect()}
-    assert runs["ingest"].status == "success" and runs["ingest"].gate_passed
-    assert runs["silver"].inputs["bronze.judgments"] == runs["ingest"].outputs["bronze.judgments"]
-    assert set(runs["silver"].outputs) == {c.qualified_name for c in silver_contracts.ALL}
-    history = spark.sql(f"DESCRIBE HISTORY delta.`{lake}/silver/judgments`").first()
-    assert runs["silver"].run_id in history.userMetadata
-    assert Path(lake, "_quality", "gx", "uncommitted", "data_docs", "local_site", "index.html").exists()
 
 
 def test_garbage_export_fails_the_gate_and_publishes_nothing(spark, lake, raw, tmp_path):

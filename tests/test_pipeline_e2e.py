@@ -4,7 +4,10 @@ broken fourth day whose gate must stop the DAG without touching what was publish
 
 from __future__ import annotations
 
+import contextlib
+import io
 import json
+import logging
 import os
 import subprocess
 import sys
@@ -15,6 +18,7 @@ import pytest
 from pyspark.sql import functions as F
 
 from experiments.synth import generate
+from jobs import cli
 from jobs.registry import DAILY
 
 pytestmark = pytest.mark.e2e
@@ -30,8 +34,22 @@ def _labelops(*args: str, timeout: int = 1500) -> subprocess.CompletedProcess:
     return subprocess.run([*LABELOPS, *args], capture_output=True, text=True, timeout=timeout, env=env, cwd=REPO)
 
 
+def _tables_json(lake: Path) -> subprocess.CompletedProcess:
+    """`labelops tables --lake L --json`, in-process on the test session (a subprocess would
+    start one more JVM just to list tables)."""
+    out = io.StringIO()
+    labelops_logger = logging.getLogger("labelops")
+    level = labelops_logger.level
+    try:
+        with contextlib.redirect_stdout(out):
+            code = cli.main(["tables", "--lake", str(lake), "--json"])
+    finally:
+        labelops_logger.setLevel(level)
+    return subprocess.CompletedProcess(["labelops", "tables"], code, out.getvalue(), "")
+
+
 @pytest.fixture(scope="module")
-def pipeline(tmp_path_factory):
+def pipeline(spark, tmp_path_factory):
     root = tmp_path_factory.mktemp("e2e")
     raw, lake = root / "raw", root / "lake"
     generate(raw, date(2026, 1, 5), days=4, seed=5, judgments_per_day=3000)
@@ -40,9 +58,9 @@ def pipeline(tmp_path_factory):
         lines = f.read_text().splitlines()
         f.write_text("\n".join(line[: len(line) // 3] if i % 4 else line for i, line in enumerate(lines)) + "\n")
     good = _labelops("pipeline", "--start", DAYS[0], "--end", DAYS[-1], "--raw", str(raw), "--lake", str(lake))
-    tables_after_good = _labelops("tables", "--lake", str(lake), "--json")
+    tables_after_good = _tables_json(lake)
     broken = _labelops("pipeline", "--start", BROKEN, "--raw", str(raw), "--lake", str(lake))
-    tables_after_broken = _labelops("tables", "--lake", str(lake), "--json")
+    tables_after_broken = _tables_json(lake)
     return {"raw": raw, "lake": lake, "good": good, "broken": broken,
             "tables_good": tables_after_good, "tables_broken": tables_after_broken}
 
