@@ -153,14 +153,13 @@ def build_features(ctx: JobContext) -> None:
     ctx.metric("as_of_days", len(plan.days))
     ctx.metric("late_event_days", sum(1 for d in plan.changed_days if d < ctx.logical_date))
     build = build_feature_tables(ctx.spark, inputs_for(read, plan, params), plan.first, plan.last, params)
-    days = plan.days
     outputs = [(df, fx.with_freshness(contract, ctx.logical_date, plan.first, plan.last))
                for df, contract in build.outputs()]
     for df, contract in outputs:  # materialised already: counting is cheap
         ctx.metric(f"{contract.name}.rows", df.count())
-    merge_options = {c.qualified_name: {"prune_values": {c.logical_date_column: days}} for _, c in outputs}
+    write_options = {c.qualified_name: {"first": plan.first, "last": plan.last} for _, c in outputs}
     try:
-        versions = ctx.publish(outputs, merge_options=merge_options)
+        versions = ctx.publish(outputs, write_options=write_options)
     except GateFailed:
         results = {r.table: r for r in ctx.gate_results}
         record_publications(ctx, publication_rows(ctx, plan, params, {}, results, passed=False))

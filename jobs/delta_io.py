@@ -65,6 +65,22 @@ def replace_partition(df: DataFrame, contract: TableContract, path: str, logical
        .save(path))
 
 
+def replace_range(df: DataFrame, contract: TableContract, path: str, first: date | str, last: date | str,
+                  user_metadata: str) -> None:
+    """Rewrite exactly the partitions first..last of the logical-date column (one replaceWhere):
+    a backfill that rebuilds several days replaces them whole, so a row that should no longer
+    exist disappears, and reruns never duplicate. Delta rejects rows outside the range."""
+    column = contract.logical_date_column
+    if column is None:
+        raise ContractError(f"{contract.qualified_name} has no logical_date_column for replaceWhere")
+    predicate = f"{column} >= '{_date_literal(first)}' AND {column} <= '{_date_literal(last)}'"
+    (df.write.format("delta").mode("overwrite")
+       .option("replaceWhere", predicate)
+       .option("userMetadata", user_metadata)
+       .partitionBy(*contract.partition_by)
+       .save(path))
+
+
 def overwrite(df: DataFrame, contract: TableContract, path: str, user_metadata: str) -> None:
     (df.write.format("delta").mode("overwrite").option("overwriteSchema", "false")
        .option("userMetadata", user_metadata).partitionBy(*contract.partition_by).save(path))

@@ -112,10 +112,12 @@ class JobContext:
 
     # -- publication ---------------------------------------------------------------------
     def publish(self, outputs: list[tuple[DataFrame, TableContract]],
-                merge_options: dict[str, dict] | None = None) -> dict[str, int]:
+                write_options: dict[str, dict] | None = None) -> dict[str, int]:
         """Gate every output first, then write them all: a failed gate publishes nothing.
 
-        ``merge_options`` maps a MERGE table's qualified name to ``delta_io.merge`` options."""
+        ``write_options`` maps a table's qualified name to the options of its write mode:
+        ``delta_io.merge`` options for MERGE tables (``prune_values``, ``update_when``), ``first``
+        and ``last`` for ``replace_range`` tables (default: the logical date)."""
         staged = []
         try:
             for df, contract in outputs:
@@ -128,20 +130,25 @@ class JobContext:
                     raise GateFailed(result)
             versions = {}
             for conformed, contract in staged:
-                versions[contract.qualified_name] = self._write(conformed, contract, (merge_options or {}).get(contract.qualified_name))
+                versions[contract.qualified_name] = self._write(conformed, contract,
+                                                                      (write_options or {}).get(contract.qualified_name))
             return versions
         finally:
             for conformed, _ in staged:
                 conformed.unpersist()
 
-    def _write(self, df: DataFrame, contract: TableContract, merge_opts: dict | None) -> int:
+    def _write(self, df: DataFrame, contract: TableContract, opts: dict | None) -> int:
         path = self.lake.path(contract)
         md = self.user_metadata()
         t0 = time.monotonic()
         if contract.write_mode == "replace_partition":
             delta_io.replace_partition(df, contract, path, self.logical_date, md)
+        elif contract.write_mode == "replace_range":
+            opts = opts or {}
+            delta_io.replace_range(df, contract, path, opts.get("first", self.logical_date),
+                                   opts.get("last", self.logical_date), md)
         elif contract.write_mode == "merge":
-            delta_io.merge(df, contract, path, md, **(merge_opts or {}))
+            delta_io.merge(df, contract, path, md, **(opts or {}))
         elif contract.write_mode == "append":
             delta_io.append(df, contract, path, md)
         else:

@@ -63,7 +63,7 @@ def build_silver(ctx: JobContext) -> None:
         ctx.publish(
             [(judgments, silver.JUDGMENTS), (tasks, silver.TASKS),
              (roster, silver.LABELER_SNAPSHOTS), (events, silver.EVENTS)],
-            merge_options=merge_opts,
+            write_options=merge_opts,
         )
     finally:
         for df in (judgments, tasks, events):

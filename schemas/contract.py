@@ -15,7 +15,7 @@ from pyspark.sql.types import StructType
 
 Severity = Literal["error", "warn"]
 Layer = Literal["raw", "bronze", "silver", "features", "scoring", "allocation", "ops"]
-WriteMode = Literal["replace_partition", "merge", "append", "overwrite"]
+WriteMode = Literal["replace_partition", "replace_range", "merge", "append", "overwrite"]
 
 
 @dataclass(frozen=True)
@@ -47,7 +47,7 @@ class TableContract:
     write_mode: WriteMode = "replace_partition"
     expectations: tuple[Expectation, ...] = ()
     description: str = ""
-    # For replace_partition tables: the column that carries the logical date.
+    # For replace_partition / replace_range tables: the column that carries the logical date.
     logical_date_column: str | None = None
     # Delta table properties set when the table is created.
     properties: dict[str, str] = field(default_factory=dict)

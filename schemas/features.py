@@ -177,7 +177,7 @@ LABELER_QUEUE_DAILY = TableContract(
     keys=("labeler_id", "queue", "event_date"),
     partition_by=("event_date",),
     logical_date_column="event_date",
-    write_mode="merge",
+    write_mode="replace_range",
     description="Per labeler, queue and event day: additive judgment measures, an active-seconds "
     "DDSketch and gold confusion counts. The base every labeler window is summed from.",
     expectations=(
@@ -204,7 +204,7 @@ LABELER_DAILY = TableContract(
     keys=("labeler_id", "event_date"),
     partition_by=("event_date",),
     logical_date_column="event_date",
-    write_mode="merge",
+    write_mode="replace_range",
     description="Per labeler and event day: the labeler x queue daily measures summed over queues.",
     expectations=(
         unique("labeler_id", "event_date"),
@@ -234,7 +234,7 @@ QUEUE_DAILY = TableContract(
     keys=("queue", "event_date"),
     partition_by=("event_date",),
     logical_date_column="event_date",
-    write_mode="merge",
+    write_mode="replace_range",
     description="Per queue and day: arrivals, completions, backlog at end of day, turnaround and "
     "deadline shares (inputs to forecasting), plus active-seconds sketches per task modality.",
     expectations=(
@@ -282,7 +282,7 @@ LABELER_QUEUE_FEATURES = TableContract(
     keys=("labeler_id", "queue", "as_of_date"),
     partition_by=("as_of_date",),
     logical_date_column="as_of_date",
-    write_mode="merge",
+    write_mode="replace_range",
     description="Skill per queue: quality, speed and cost of each labeler in each queue over 1/7/28 "
     "days and all time, as of the end of as_of_date, with a smoothed gold confusion matrix.",
     expectations=(
@@ -311,7 +311,7 @@ LABELER_FEATURES = TableContract(
     keys=("labeler_id", "as_of_date"),
     partition_by=("as_of_date",),
     logical_date_column="as_of_date",
-    write_mode="merge",
+    write_mode="replace_range",
     description="Per labeler over all queues: volume, quality, speed, cost and activity over 1/7/28 "
     "days and all time, as of the end of as_of_date.",
     expectations=(
@@ -352,7 +352,7 @@ TASK_FEATURES = TableContract(
     keys=("task_id", "as_of_date"),
     partition_by=("as_of_date",),
     logical_date_column="as_of_date",
-    write_mode="merge",
+    write_mode="replace_range",
     description="Every task created but not yet retired at the end of as_of_date: labels so far, "
     "disagreement, age, SLA slack, expected handling time, priority and completion.",
     expectations=(

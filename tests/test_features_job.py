@@ -90,7 +90,7 @@ def test_full_build_publishes_every_table_with_lineage(spark, base_lake):
         assert p["feature_set"] == fs.name and p["feature_set_version"] == fs.version
         assert p["definition_hash"] == fs.definition_hash(DEFAULT_PARAMS)
         assert (p["as_of_start"], p["as_of_end"], p["logical_date"]) == (d(0), d(DAYS - 1), d(DAYS - 1))
-        assert p["delta_version"] == 1  # created empty (0), then merged (1)
+        assert p["delta_version"] == 0  # the first replace_range creates the table
         assert {"silver.judgments", "silver.tasks", "silver.labeler_snapshots"} <= set(p["input_versions"])
         assert p["code_version"]
     runs = read(spark, base_lake, RUNS).collect()
@@ -184,7 +184,7 @@ def test_a_failing_gate_blocks_publication(spark, base_lake, tmp_path, monkeypat
     from jobs import delta_io
 
     for c in TABLES:  # nothing written: every table still at the base build's version
-        assert delta_io.latest_version(spark, Lake(lake).path(c)) == 1, c.name
+        assert delta_io.latest_version(spark, Lake(lake).path(c)) == 0, c.name
         assert read(spark, lake, c).count() == versions[c.name]
     failed = read(spark, lake, fx.PUBLICATIONS).where(~F.col("gate_passed")).collect()
     assert len(failed) == len(TABLES) and all(p["delta_version"] is None for p in failed)
