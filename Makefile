@@ -40,7 +40,7 @@ $(INSTALLED): pyproject.toml infra/constraints.txt
 	$(PIP) install -q --no-deps $(SPARK_PROVIDER)
 	@touch $@
 
-$(JARS): $(INSTALLED)
+$(JARS): $(INSTALLED) infra/delta_jars.py infra/spark_defaults.py
 	$(PY) -m infra.delta_jars
 	@touch $@
 

@@ -122,13 +122,16 @@ SPARK_DEFAULTS_FILE = Path(__file__).resolve().parent / "spark-defaults.conf"
 
 def write_spark_defaults(jars: list[str], dest: Path = SPARK_DEFAULTS_FILE) -> Path:
     """A properties file for hand-written spark-submit commands: Delta jars + confs + UTC."""
-    from infra.spark_defaults import DELTA_CONF
+    from infra.spark_defaults import DELTA_CONF, DRIVER_JAVA_OPTIONS
 
     lines = ["# written by `make jars` (python -m infra.delta_jars); pass with --properties-file",
              f"spark.jars {','.join(jars)}"]
     lines += [f"{k} {v}" for k, v in DELTA_CONF.items()]
     lines += ["spark.sql.session.timeZone UTC", "spark.sql.execution.arrow.pyspark.enabled true",
-              f"spark.pyspark.python {sys.executable}", f"spark.pyspark.driver.python {sys.executable}"]
+              f"spark.pyspark.python {sys.executable}", f"spark.pyspark.driver.python {sys.executable}",
+              f"spark.driver.extraJavaOptions {DRIVER_JAVA_OPTIONS}",
+              "spark.executor.extraJavaOptions -Duser.timezone=UTC",
+              "spark.ui.showConsoleProgress false"]
     dest.write_text("\n".join(lines) + "\n")
     return dest
 

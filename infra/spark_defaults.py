@@ -6,6 +6,12 @@ connection and spark-submit all start Spark the same way.
 
 from __future__ import annotations
 
+from pathlib import Path
+
+# Spark's own JVM log: warnings only (see the file); labelops logs its progress from Python.
+LOG4J2_FILE = Path(__file__).resolve().parent / "log4j2.properties"
+DRIVER_JAVA_OPTIONS = f"-Duser.timezone=UTC -Dlog4j2.configurationFile=file:{LOG4J2_FILE}"
+
 DELTA_CONF: dict[str, str] = {
     "spark.sql.extensions": "io.delta.sql.DeltaSparkSessionExtension",
     "spark.sql.catalog.spark_catalog": "org.apache.spark.sql.delta.catalog.DeltaCatalog",
@@ -13,7 +19,7 @@ DELTA_CONF: dict[str, str] = {
 
 SMALL_MACHINE_CONF: dict[str, str] = {
     "spark.sql.session.timeZone": "UTC",
-    "spark.driver.extraJavaOptions": "-Duser.timezone=UTC",
+    "spark.driver.extraJavaOptions": DRIVER_JAVA_OPTIONS,
     "spark.executor.extraJavaOptions": "-Duser.timezone=UTC",
     "spark.sql.execution.arrow.pyspark.enabled": "true",
     "spark.sql.execution.arrow.pyspark.fallback.enabled": "false",

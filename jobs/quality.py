@@ -107,6 +107,7 @@ class QualityGate:
     def __init__(self, quality_root: str | None):
         self.quality_root = Path(quality_root) if quality_root else None
         self._context = None
+        self._new_results: list = []  # validation result ids of this process, for incremental docs
 
     def _get_context(self):
         if self._context is None:
@@ -147,10 +148,12 @@ class QualityGate:
         return self.quality_root / "gx" / "uncommitted" / "data_docs" / "local_site" / "index.html"
 
     def build_docs(self) -> Path | None:
-        """Render GX Data Docs once per job (not per validation: it re-renders the site)."""
+        """Render GX Data Docs once per job: only this job's validation pages and the index (a
+        full build re-renders every result ever kept, which grows with the lake's age)."""
         if self.quality_root is None or self._context is None:
             return None
-        self._context.build_data_docs()
+        self._context.build_data_docs(resource_identifiers=self._new_results or None)
+        self._new_results = []
         log.info("Data Docs: %s", self.docs_index)
         return self.docs_index
 
@@ -184,6 +187,7 @@ class QualityGate:
         )
         run = checkpoint.run(batch_parameters={"dataframe": df},
                              run_id=gx.core.run_identifier.RunIdentifier(run_name=run_id))
+        self._new_results.extend(run.run_results.keys())
         outcomes = []
         for vres in run.run_results.values():
             for res in vres.results:
