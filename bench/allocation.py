@@ -77,7 +77,12 @@ def main(argv: list[str] | None = None) -> int:
     from scoring.allocation.matching import relative_gap
     from scoring.allocation.metrics import plan_metrics, totals, with_random_scores
     from scoring.allocation.pareto import pareto_sweep, weight_grid
-    from scoring.allocation.scorers import with_scores, with_scores_builtin, with_scores_row_udf
+    from scoring.allocation.scorers import (
+        with_scores,
+        with_scores_arrow,
+        with_scores_builtin,
+        with_scores_row_udf,
+    )
     from scoring.allocation.shared_capacity import match_shared_capacity
     from scoring.allocation.synthetic import generate
 
@@ -117,6 +122,8 @@ def main(argv: list[str] | None = None) -> int:
     run(with_scores, pairs)()  # warm up the Python workers
     t_udf = best_of(args.repeats, run(with_scores, pairs))
     t_builtin = best_of(args.repeats, run(with_scores_builtin, pairs))
+    run(with_scores_arrow, pairs)()
+    t_arrow = best_of(args.repeats, run(with_scores_arrow, pairs))
     sample = pairs.limit(min(args.row_udf_sample, n)).persist()
     n_sample = sample.count()
     t_row = best_of(max(1, args.repeats - 1), run(with_scores_row_udf, sample))
@@ -126,6 +133,7 @@ def main(argv: list[str] | None = None) -> int:
         row_udf_pairs_per_s=round(n_sample / t_row), udf_s=round(t_udf, 3), builtin_s=round(t_builtin, 3),
         row_udf_s=round(t_row, 3), row_udf_pairs=n_sample,
         udf_over_builtin_time=round(t_udf / t_builtin, 3),
+        arrow_udf_pairs_per_s=round(n / t_arrow), arrow_udf_over_builtin_time=round(t_arrow / t_builtin, 3),
         row_udf_over_udf_time=round((t_row / n_sample) / (t_udf / n), 2))
     log.info("scoring: pandas UDF %.2fs, built-ins %.2fs, row UDF %.2fs for %d pairs", t_udf, t_builtin,
              t_row, n_sample)

@@ -94,7 +94,12 @@ def test_cost_deadline_and_load_terms() -> None:
 def test_spark_scorers_agree_with_each_other(spark) -> None:
     from pyspark.sql import functions as F
 
-    from scoring.allocation.scorers import with_scores, with_scores_builtin, with_scores_row_udf
+    from scoring.allocation.scorers import (
+        with_scores,
+        with_scores_arrow,
+        with_scores_builtin,
+        with_scores_row_udf,
+    )
 
     x = random_inputs(40, seed=2)
     rows = [tuple(x[c][i].item() for c in INPUT_COLUMNS) + (f"p{i}",) for i in range(40)]
@@ -103,9 +108,9 @@ def test_spark_scorers_agree_with_each_other(spark) -> None:
     df = spark.createDataFrame(rows, schema)
     cols = ["id", *COMPONENT_COLUMNS]
     results = [scorer(df).select(*cols).orderBy("id").collect()
-               for scorer in (with_scores, with_scores_builtin, with_scores_row_udf)]
-    for a, b, c in zip(*results, strict=True):
+               for scorer in (with_scores, with_scores_builtin, with_scores_row_udf, with_scores_arrow)]
+    for a, *others in zip(*results, strict=True):
         for name in COMPONENT_COLUMNS:
-            assert a[name] == pytest.approx(b[name], rel=1e-9, abs=1e-12), name
-            assert a[name] == pytest.approx(c[name], rel=1e-9, abs=1e-12), name
+            for other in others:
+                assert a[name] == pytest.approx(other[name], rel=1e-9, abs=1e-12), name
     assert df.select(F.count("*")).first()[0] == 40

@@ -14,6 +14,7 @@ from collections.abc import Iterator, Mapping
 
 import numpy as np
 import pandas as pd
+import pyarrow as pa
 from pyspark.sql import Column, DataFrame
 from pyspark.sql import functions as F
 from pyspark.sql.types import DoubleType, StructField, StructType
@@ -75,6 +76,31 @@ def with_scores(pairs_df: DataFrame, weights: Mapping[str, Weights] | None = Non
                 window_h: float = DEFAULT_WINDOW_HOURS) -> DataFrame:
     """Adds the score and its components with the vectorised (pandas UDF) scorer."""
     udf = pandas_scorer(weights, window_h)
+    return _unpack(pairs_df.withColumn(_STRUCT, udf(*_inputs(pairs_df))))
+
+
+def arrow_scorer(weights: Mapping[str, Weights] | None = None,
+                 window_h: float = DEFAULT_WINDOW_HOURS):
+    """The same NumPy body as an Arrow UDF (pyarrow arrays in and out, no pandas objects)."""
+    params = _params(weights)
+
+    @F.arrow_udf(COMPONENTS_TYPE)  # type: ignore[call-overload]
+    def score_pairs(batches: Iterator[tuple[pa.Array, ...]]) -> Iterator[pa.Array]:
+        for cols in batches:
+            inputs = {name: a.to_numpy(zero_copy_only=False) for name, a in zip(INPUT_COLUMNS, cols, strict=True)}
+            n = len(cols[0])
+            out = score_components(NumpyOps, inputs, params, window_h)
+            yield pa.StructArray.from_arrays(
+                [pa.array(np.broadcast_to(np.asarray(out[c], dtype=np.float64), (n,))) for c in COMPONENT_COLUMNS],
+                names=list(COMPONENT_COLUMNS))
+
+    return score_pairs
+
+
+def with_scores_arrow(pairs_df: DataFrame, weights: Mapping[str, Weights] | None = None,
+                      window_h: float = DEFAULT_WINDOW_HOURS) -> DataFrame:
+    """Adds the score and its components with the Arrow UDF scorer."""
+    udf = arrow_scorer(weights, window_h)
     return _unpack(pairs_df.withColumn(_STRUCT, udf(*_inputs(pairs_df))))
 
 
