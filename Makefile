@@ -65,8 +65,11 @@ test-fast: setup ## unit tests only (no spark-submit / Airflow runs)
 lint: setup ## ruff
 	$(VENV)/bin/ruff check .
 
-bench: setup ## all benchmarks (prints one JSON line each)
+bench: setup ## all benchmarks, ~25 min on 2 cores (each prints one JSON line last)
 	$(PY) bench/ingest.py --judgments 1000000
+	$(PY) bench/confidence.py
+	$(PY) bench/allocation.py
+	$(PY) bench/features.py
 
 cluster-up: setup ## start a local Spark standalone master + worker (spark://127.0.0.1:7077)
 	$(PY) -m infra.local_cluster up
