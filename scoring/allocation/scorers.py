@@ -49,13 +49,18 @@ def _unpack(df: DataFrame) -> DataFrame:
     return df.select("*", *[F.col(f"{_STRUCT}.{c}").alias(c) for c in COMPONENT_COLUMNS]).drop(_STRUCT)
 
 
-def score_frame(inputs: Mapping[str, np.ndarray], params: Mapping[str, tuple[float, ...]],
-                window_h: float) -> pd.DataFrame:
-    """NumPy scoring of a batch: the body of the pandas UDF, also used by the matcher's tests."""
+def score_arrays(inputs: Mapping[str, np.ndarray], params: Mapping[str, tuple[float, ...]],
+                 window_h: float) -> dict[str, np.ndarray]:
+    """NumPy scoring of a batch, one float64 array per component: the body of both UDFs."""
     out = score_components(NumpyOps, inputs, params, window_h)
     n = len(next(iter(inputs.values())))
-    return pd.DataFrame({c: np.broadcast_to(np.asarray(out[c], dtype=np.float64), (n,))
-                         for c in COMPONENT_COLUMNS})
+    return {c: np.broadcast_to(np.asarray(out[c], dtype=np.float64), (n,)) for c in COMPONENT_COLUMNS}
+
+
+def score_frame(inputs: Mapping[str, np.ndarray], params: Mapping[str, tuple[float, ...]],
+                window_h: float) -> pd.DataFrame:
+    """The batch scores as a DataFrame (the pandas UDF's output; also used by the matcher's tests)."""
+    return pd.DataFrame(score_arrays(inputs, params, window_h))
 
 
 def pandas_scorer(weights: Mapping[str, Weights] | None = None,
@@ -88,11 +93,9 @@ def arrow_scorer(weights: Mapping[str, Weights] | None = None,
     def score_pairs(batches: Iterator[tuple[pa.Array, ...]]) -> Iterator[pa.Array]:
         for cols in batches:
             inputs = {name: a.to_numpy(zero_copy_only=False) for name, a in zip(INPUT_COLUMNS, cols, strict=True)}
-            n = len(cols[0])
-            out = score_components(NumpyOps, inputs, params, window_h)
-            yield pa.StructArray.from_arrays(
-                [pa.array(np.broadcast_to(np.asarray(out[c], dtype=np.float64), (n,))) for c in COMPONENT_COLUMNS],
-                names=list(COMPONENT_COLUMNS))
+            out = score_arrays(inputs, params, window_h)
+            yield pa.StructArray.from_arrays([pa.array(out[c]) for c in COMPONENT_COLUMNS],
+                                             names=list(COMPONENT_COLUMNS))
 
     return score_pairs
 
