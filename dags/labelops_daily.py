@@ -14,6 +14,11 @@ Params (override per run with `--conf '{"lake": ..., "raw": ...}'`):
 Spark: connection `spark_default` (`AIRFLOW_CONN_SPARK_DEFAULT`, `local[*]` unless set,
 e.g. `{"conn_type":"spark","host":"spark://host:7077"}`); jars and confs from
 `infra/spark-defaults.conf` (written by `make jars`).
+
+Runner: `$LABELOPS_TASK_RUNNER` (read when the DAG is parsed). `spark-submit` (default):
+one `spark-submit` per task. `in-process`: the task calls the same `jobs.<job>.main(argv)`
+in the Airflow process on one warm local SparkSession, which `labelops demo` uses to
+skip the per-task JVM start and warm-up (see `infra/airflow_operator.py`).
 """
 
 from __future__ import annotations
@@ -24,11 +29,16 @@ from pathlib import Path
 
 from airflow.sdk import DAG
 
-from infra.airflow_operator import LabelopsSparkSubmitOperator
+from infra.airflow_operator import (
+    LabelopsInProcessOperator,
+    LabelopsSparkSubmitOperator,
+    task_runner,
+)
 from jobs.registry import DAILY, JOBS
 
 REPO = Path(__file__).resolve().parent.parent
 SPARK_PROPERTIES = REPO / "infra" / "spark-defaults.conf"
+RUNNER = task_runner()
 
 default_args = {
     "owner": "labelops",
@@ -60,15 +70,17 @@ with DAG(
                 "--run-id", "{{ run_id }}.{{ ti.task_id }}.{{ ti.try_number }}"]
         if job.needs_raw:
             args += ["--raw", "{{ params.raw }}"]
-        task = LabelopsSparkSubmitOperator(
-            task_id=name,
-            doc_md=f"`{job.module}`: {job.summary}",
-            application=job.script,
-            application_args=args,
-            conn_id="spark_default",
-            name=f"labelops-{name}-{{{{ ds }}}}",
-            properties_file=str(SPARK_PROPERTIES),
-        )
+        common = {"task_id": name, "doc_md": f"`{job.module}`: {job.summary}", "application_args": args}
+        if RUNNER == "in-process":
+            task = LabelopsInProcessOperator(module=job.module, **common)
+        else:
+            task = LabelopsSparkSubmitOperator(
+                application=job.script,
+                conn_id="spark_default",
+                name=f"labelops-{name}-{{{{ ds }}}}",
+                properties_file=str(SPARK_PROPERTIES),
+                **common,
+            )
         if upstream is not None:
             upstream >> task
         upstream = task

@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+import json
+import os
 import subprocess
 import sys
+import types
 from pathlib import Path
 
 import pytest
@@ -60,3 +63,58 @@ def test_parsing_the_dag_starts_no_spark_and_is_quick():
     out = subprocess.run([sys.executable, "-c", code, str(REPO / "dags" / "labelops_daily.py")],
                          capture_output=True, text=True, timeout=120)
     assert out.returncode == 0, out.stderr[-2000:]
+
+
+def _parse_dag_with_runner(runner: str) -> subprocess.CompletedProcess:
+    code = (
+        "import sys, json; from infra.airflow_home import configure; configure();"
+        "import importlib.util as u; s = u.spec_from_file_location('d', sys.argv[1]);"
+        "m = u.module_from_spec(s); s.loader.exec_module(m);"
+        "print(json.dumps([[t.task_id, type(t).__name__, getattr(t, 'module', None), t.retries,"
+        " t.application_args] for t in m.dag.topological_sort()]))"
+    )
+    return subprocess.run([sys.executable, "-c", code, str(REPO / "dags" / "labelops_daily.py")],
+                          capture_output=True, text=True, timeout=120,
+                          env={**os.environ, "LABELOPS_TASK_RUNNER": runner})
+
+
+def test_in_process_runner_wires_the_same_jobs_with_the_same_arguments(dagbag):
+    out = _parse_dag_with_runner("in-process")
+    assert out.returncode == 0, out.stderr[-2000:]
+    tasks = json.loads(out.stdout.strip().splitlines()[-1])
+    assert [t[0] for t in tasks] == DAILY
+    submit = dagbag.dags["labelops_daily"]
+    for task_id, kind, module, retries, args in tasks:
+        assert kind == "LabelopsInProcessOperator"
+        assert module == JOBS[task_id].module and retries >= 2
+        assert args == submit.get_task(task_id).application_args
+
+
+def test_an_unknown_runner_is_refused_by_name():
+    out = _parse_dag_with_runner("yarn-please")
+    assert out.returncode != 0
+    assert "LABELOPS_TASK_RUNNER" in out.stderr and "in-process" in out.stderr
+
+
+def test_in_process_operator_calls_main_and_maps_exit_codes(spark, monkeypatch):
+    from airflow.sdk.exceptions import AirflowException, AirflowFailException
+
+    from infra.airflow_operator import LabelopsInProcessOperator
+    from jobs.exit_codes import ERROR, GATE_FAILED, OK
+
+    calls: list[list[str]] = []
+    fake = types.ModuleType("labelops_fake_job")
+    fake.main = lambda argv: calls.append(argv) or fake.code
+    monkeypatch.setitem(sys.modules, "labelops_fake_job", fake)
+    op = LabelopsInProcessOperator(task_id="fake", module="labelops_fake_job",
+                                   application_args=["--date", "2026-01-05"])
+    fake.code = OK
+    op.execute({})
+    assert calls == [["--date", "2026-01-05"]]
+    fake.code = GATE_FAILED
+    with pytest.raises(AirflowFailException, match="quality gate failed"):
+        op.execute({})
+    fake.code = ERROR
+    with pytest.raises(AirflowException, match="exited with code 1") as exc:
+        op.execute({})
+    assert not isinstance(exc.value, AirflowFailException), "other failures keep their retries"

@@ -1,6 +1,7 @@
 """End to end, as a data engineer runs it: generate exports, run the daily Airflow DAG
-(`labelops pipeline`: dag.test(), one spark-submit per job) for three days, then a
-broken fourth day whose gate must stop the DAG without touching what was published."""
+(`labelops pipeline`: dag.test()) for three days - the first with one spark-submit per
+job, the next two with the in-process runner `labelops demo` uses - then a broken fourth
+day (spark-submit) whose gate must stop the DAG without touching what was published."""
 
 from __future__ import annotations
 
@@ -57,7 +58,11 @@ def pipeline(spark, tmp_path_factory):
     for f in (raw / "judgments" / f"dt={BROKEN}").glob("*.jsonl"):
         lines = f.read_text().splitlines()
         f.write_text("\n".join(line[: len(line) // 3] if i % 4 else line for i, line in enumerate(lines)) + "\n")
-    good = _labelops("pipeline", "--start", DAYS[0], "--end", DAYS[-1], "--raw", str(raw), "--lake", str(lake))
+    first = _labelops("pipeline", "--start", DAYS[0], "--raw", str(raw), "--lake", str(lake))
+    rest = _labelops("pipeline", "--start", DAYS[1], "--end", DAYS[-1], "--raw", str(raw), "--lake", str(lake),
+                     "--runner", "in-process")
+    good = subprocess.CompletedProcess(first.args, first.returncode or rest.returncode,
+                                       first.stdout + rest.stdout, first.stderr + rest.stderr)
     tables_after_good = _tables_json(lake)
     broken = _labelops("pipeline", "--start", BROKEN, "--raw", str(raw), "--lake", str(lake))
     tables_after_broken = _tables_json(lake)
@@ -74,6 +79,7 @@ def test_three_days_run_through_every_stage(pipeline):
     assert proc.returncode == 0, _tail(proc)
     for day in DAYS:
         assert f"DAG run for {day} succeeded" in proc.stdout
+    assert "(--runner spark-submit)" in proc.stdout and "(--runner in-process)" in proc.stdout
 
 
 def test_runs_table_has_a_gated_success_per_job_and_day(spark, pipeline):

@@ -17,6 +17,9 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--dir", type=Path, default=Path("demo"), help="where raw/ and lakehouse/ go (default ./demo)")
     p.add_argument("--judgments-per-day", type=int, default=100_000)
     p.add_argument("--seed", type=int, default=7)
+    from jobs.commands.pipeline import add_runner_argument
+
+    add_runner_argument(p, default="in-process")
     p.set_defaults(func=run)
 
 
@@ -47,7 +50,7 @@ def run(args: argparse.Namespace) -> int:
     t0 = time.monotonic()
     _generate_once(raw, args)
     end = args.start + timedelta(days=args.days - 1)
-    code = run_pipeline(args.start, end, str(lake), str(raw))
+    code = run_pipeline(args.start, end, str(lake), str(raw), runner=args.runner)
     if code != 0:
         print(f"[demo] the pipeline failed; see the log above and {lake}/_ops/runs", flush=True)
         return code
