@@ -21,6 +21,7 @@ DEMO_START ?= 2026-01-05
 DEMO_DAYS  ?= 7
 DEMO_DIR   ?= demo
 DEMO_JUDGMENTS ?= 100000
+DEMO_RUNNER ?= in-process
 PYTEST_ARGS ?=
 
 INSTALLED := $(VENV)/.installed
@@ -54,7 +55,7 @@ jars: $(JARS) ## fetch Delta jars from Maven Central into infra/jars
 airflow-home: $(AIRFLOW_DB) ## create the repo-local Airflow home and its SQLite DB
 
 demo: setup ## generate DEMO_DAYS days of exports and run the daily DAG for each day
-	$(LABELOPS) demo --start $(DEMO_START) --days $(DEMO_DAYS) --dir $(DEMO_DIR) --judgments-per-day $(DEMO_JUDGMENTS)
+	$(LABELOPS) demo --start $(DEMO_START) --days $(DEMO_DAYS) --dir $(DEMO_DIR) --judgments-per-day $(DEMO_JUDGMENTS) --runner $(DEMO_RUNNER)
 
 test: setup ## the whole suite (unit + end-to-end), as CI runs it
 	$(PY) -m pytest $(PYTEST_ARGS)

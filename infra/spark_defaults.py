@@ -31,6 +31,11 @@ SMALL_MACHINE_CONF: dict[str, str] = {
     "spark.sql.sources.partitionOverwriteMode": "static",
     "spark.ui.showConsoleProgress": "false",
     "spark.sql.adaptive.enabled": "true",
+    # Generated code is cached by source text (default 100 entries). One pipeline day plans a
+    # few hundred distinct stages; with room for them all, a long-lived session (the in-process
+    # runner, notebooks) reuses the compiled - and JIT-compiled - classes on the next day
+    # instead of compiling them again (measured: a warm day 154 s -> 138 s on 2 cores).
+    "spark.sql.codegen.cache.maxEntries": "2000",
     "spark.driver.memory": "4g",
 }
 
