@@ -124,7 +124,9 @@ def main(argv: list[str] | None = None) -> int:
     t_builtin = best_of(args.repeats, run(with_scores_builtin, pairs))
     run(with_scores_arrow, pairs)()
     t_arrow = best_of(args.repeats, run(with_scores_arrow, pairs))
-    sample = pairs.limit(min(args.row_udf_sample, n)).persist()
+    # A Bernoulli sample keeps the pairs' partitioning (``limit`` would put the sample in one
+    # partition and time the row UDF on one core against the others' two).
+    sample = pairs.sample(fraction=min(1.0, args.row_udf_sample / max(n, 1)), seed=args.seed).persist()
     n_sample = sample.count()
     t_row = best_of(max(1, args.repeats - 1), run(with_scores_row_udf, sample))
     sample.unpersist()
@@ -132,6 +134,7 @@ def main(argv: list[str] | None = None) -> int:
         udf_pairs_per_s=round(n / t_udf), builtin_pairs_per_s=round(n / t_builtin),
         row_udf_pairs_per_s=round(n_sample / t_row), udf_s=round(t_udf, 3), builtin_s=round(t_builtin, 3),
         row_udf_s=round(t_row, 3), row_udf_pairs=n_sample,
+        row_udf_sample_partitions=sample.rdd.getNumPartitions(), pairs_partitions=pairs.rdd.getNumPartitions(),
         udf_over_builtin_time=round(t_udf / t_builtin, 3),
         arrow_udf_pairs_per_s=round(n / t_arrow), arrow_udf_over_builtin_time=round(t_arrow / t_builtin, 3),
         row_udf_over_udf_time=round((t_row / n_sample) / (t_udf / n), 2))
