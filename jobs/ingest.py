@@ -82,8 +82,11 @@ def _ingest_source(ctx: JobContext, source: RawSource, cached: list[DataFrame]) 
                 log.warning("%s: schema drift in %s: extra columns %s, missing columns %s",
                             source.name, file, extra, missing)
         records = parse_csv(lines, source, headers)
-    checked = with_checks(records, source, ctx.logical_date).transform(with_duplicates_flagged, source).persist()
-    cached.append(checked)
+    # Typed and checked rows are cached before the duplicate check, which reads them twice (the
+    # keys' aggregate, then the join back): otherwise every line would be parsed twice.
+    typed = with_checks(records, source, ctx.logical_date).persist()
+    checked = with_duplicates_flagged(typed, source).persist()
+    cached += [typed, checked]
 
     # Reconciliation, counted on two independent paths: raw lines vs classified rows.
     totals = lines.agg(F.count("*").alias("n"), F.countDistinct("source_file").alias("files")).first()

@@ -11,6 +11,7 @@ from __future__ import annotations
 import json
 import logging
 import os
+import time
 from dataclasses import asdict, dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
@@ -52,6 +53,7 @@ class GateResult:
     outcomes: list[Outcome]
     docs_index: str | None = None
     result_file: str | None = None
+    seconds: float | None = None
 
     @property
     def failures(self) -> list[Outcome]:
@@ -128,6 +130,7 @@ class QualityGate:
                  logical_date: str | None) -> GateResult:
         """Run the contract's suite. A first pass asks GX only for pass/fail (about 3x cheaper
         on Spark); only if something failed is it re-run for counts and sample values."""
+        t0 = time.monotonic()
         result = self._run(df, contract, run_id, logical_date, "BOOLEAN_ONLY")
         if result.failures or result.warnings:
             result = self._run(df, contract, run_id, logical_date, "SUMMARY")
@@ -138,7 +141,8 @@ class QualityGate:
             result.result_file = str(out / f"{stamp}_{run_id.replace('/', '_')}.json")
             result.docs_index = str(self.docs_index)
             Path(result.result_file).write_text(result.to_json())
-        (log.info if result.passed else log.error)(result.summary())
+        result.seconds = round(time.monotonic() - t0, 2)
+        (log.info if result.passed else log.error)("%s (%.1fs)", result.summary(), result.seconds)
         return result
 
     @property
