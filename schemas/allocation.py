@@ -24,7 +24,7 @@ from pyspark.sql.types import (
     TimestampType,
 )
 
-from schemas.contract import Expectation, Severity, TableContract, in_set, unique
+from schemas.contract import Expectation, Severity, TableContract, in_set, row_rule_query, unique
 from schemas.reference import QUEUES
 
 QUEUE_NAMES = sorted(QUEUES)
@@ -54,6 +54,13 @@ def no_rows(name: str, query: str, severity: Severity = "error") -> NamedExpecta
     """Fails when the Spark SQL ``query`` over ``{batch}`` returns any row."""
     return NamedExpectation("UnexpectedRowsExpectation",
                             {"unexpected_rows_query": query, "description": name}, severity, note=name)
+
+
+def no_rows_where(name: str, condition: str, columns: str, severity: Severity = "error") -> NamedExpectation:
+    """Fails when a row of the batch matches ``condition`` (a row rule: see ``Expectation.where``)."""
+    return NamedExpectation("UnexpectedRowsExpectation",
+                            {"unexpected_rows_query": row_rule_query(condition, columns), "description": name},
+                            severity, note=name, where=condition)
 
 
 _PLAN_NOT_NULL = ("plan_date", "window_start", "labeler_id", "task_id", "queue", "rank", "score",
@@ -94,16 +101,15 @@ PLAN = TableContract(
     "the policy version and the run that produced it.",
     # Few expectations, most as one SQL query each: GX runs one Spark job per expectation.
     expectations=(
-        no_rows("not_null", "SELECT labeler_id, task_id FROM {batch} WHERE "
-                + " OR ".join(f"`{c}` IS NULL" for c in _PLAN_NOT_NULL)),
+        no_rows_where("not_null", " OR ".join(f"`{c}` IS NULL" for c in _PLAN_NOT_NULL), "labeler_id, task_id"),
         unique("window_start", "labeler_id", "task_id"),
         in_set("queue", QUEUE_NAMES),
         in_set("solver", SOLVERS),
         in_set("is_eligible", [True]),
-        no_rows("values_in_range",
-                "SELECT labeler_id, task_id FROM {batch} WHERE `rank` < 1 OR score <= 0 "
-                "OR expected_cost < 0 OR isnan(score) OR "
-                + " OR ".join(f"`{c}` < 0 OR `{c}` > 1 OR isnan(`{c}`)" for c in _UNIT_COMPONENTS)),
+        no_rows_where("values_in_range",
+                      "`rank` < 1 OR score <= 0 OR expected_cost < 0 OR isnan(score) OR "
+                      + " OR ".join(f"`{c}` < 0 OR `{c}` > 1 OR isnan(`{c}`)" for c in _UNIT_COMPONENTS),
+                      "labeler_id, task_id"),
         a_at_least_b("labeler_capacity", "labeler_assigned"),
         a_at_least_b("task_labels_needed", "task_assigned"),
         no_rows("labeler_over_capacity",
@@ -150,15 +156,16 @@ PLAN_METRICS = TableContract(
     "assignment of the same candidate pairs under the same capacities: expected accuracy, cost, "
     "on-time share, share of needed labels filled, objective, and the greedy-vs-exact gap of the matching.",
     expectations=(
-        no_rows("not_null", "SELECT queue, policy FROM {batch} WHERE plan_date IS NULL OR queue IS NULL "
-                "OR policy IS NULL OR assigned IS NULL OR run_id IS NULL"),
+        no_rows_where("not_null", "plan_date IS NULL OR queue IS NULL OR policy IS NULL OR assigned IS NULL "
+                      "OR run_id IS NULL", "queue, policy"),
         unique("plan_date", "queue", "policy"),
         in_set("policy", ["policy", "random"]),
         in_set("queue", [*QUEUE_NAMES, "_all"]),
-        no_rows("values_in_range",
-                "SELECT queue, policy FROM {batch} WHERE greedy_gap < -1e-9 OR assigned > demand_labels OR "
-                + " OR ".join(f"{c} < 0 OR {c} > 1 + 1e-9"
-                              for c in ("mean_expected_accuracy", "on_time_share", "filled_share"))),
+        no_rows_where("values_in_range",
+                      "greedy_gap < -1e-9 OR assigned > demand_labels OR "
+                      + " OR ".join(f"{c} < 0 OR {c} > 1 + 1e-9"
+                                    for c in ("mean_expected_accuracy", "on_time_share", "filled_share")),
+                      "queue, policy"),
     ),
 )
 

@@ -23,7 +23,15 @@ from pyspark.sql.types import (
     StructType,
 )
 
-from schemas.contract import Expectation, TableContract, between, in_set, not_null, unique
+from schemas.contract import (
+    Expectation,
+    TableContract,
+    between,
+    in_set,
+    not_null,
+    row_rule_query,
+    unique,
+)
 
 METHODS = ("mv", "ds", "ocds")
 PROBABILITY_SLACK = 1e-6  # float tolerance on sums of probabilities
@@ -32,8 +40,8 @@ PROBABILITY_SLACK = 1e-6  # float tolerance on sums of probabilities
 def _unexpected_rows(where: str, note: str, severity: str = "error") -> Expectation:
     """Rows matching ``where`` are violations (GX UnexpectedRowsExpectation on Spark SQL)."""
     return Expectation("UnexpectedRowsExpectation",
-                       {"unexpected_rows_query": f"SELECT * FROM {{batch}} WHERE {where}",
-                        "description": note}, severity, note)
+                       {"unexpected_rows_query": row_rule_query(where), "description": note}, severity, note,
+                       where=where)
 
 
 TASK_POSTERIORS = TableContract(

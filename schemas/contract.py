@@ -26,6 +26,9 @@ class Expectation:
     kwargs: dict[str, Any]
     severity: Severity = "error"
     note: str = ""
+    # For a row rule (UnexpectedRowsExpectation over ``SELECT ... FROM {batch} WHERE <where>``):
+    # the condition, so that a gate can screen all of a table's row rules in one query.
+    where: str | None = None
 
     @property
     def label(self) -> str:
@@ -104,3 +107,8 @@ def columns_match(schema: StructType, severity: Severity = "error") -> Expectati
     return Expectation(
         "ExpectTableColumnsToMatchSet", {"column_set": [f.name for f in schema.fields], "exact_match": True}, severity
     )
+
+
+def row_rule_query(condition: str, columns: str = "*") -> str:
+    """The GX UnexpectedRowsExpectation query of a row rule: rows matching ``condition`` violate it."""
+    return f"SELECT {columns} FROM {{batch}} WHERE {condition}"

@@ -1,0 +1,74 @@
+"""The quality gate's screening pass: SQL rules folded into one query must decide exactly as the
+rules one by one, and a failure must still name the rule that failed, with counts."""
+
+from __future__ import annotations
+
+import pytest
+from pyspark.sql.types import DoubleType, LongType, StringType, StructField, StructType
+
+from jobs.quality import SCREEN_LABEL, QualityGate, screening_suite
+from schemas.allocation import no_rows
+from schemas.contract import Expectation, TableContract, not_null
+from schemas.features import rows_where
+
+SCHEMA = StructType([StructField("id", StringType()), StructField("n", LongType()), StructField("rate", DoubleType())])
+
+
+def rule(name: str, condition: str, severity: str = "error") -> Expectation:
+    return rows_where(name, condition, severity=severity)
+
+
+def group_rule(name: str, query: str) -> Expectation:
+    return no_rows(name, query)
+
+
+CONTRACT = TableContract(
+    layer="ops", name="gate_probe", schema=SCHEMA, keys=("id",),
+    expectations=(
+        *not_null("id"),
+        rule("n_non_negative", "n < 0"),
+        rule("rate_in_unit", "rate < 0 OR rate > 1"),
+        group_rule("id_unique", "SELECT id FROM {batch} GROUP BY id HAVING count(*) > 1"),
+        rule("rate_known", "rate IS NULL", severity="warn"),
+    ),
+)
+
+
+def test_screening_folds_error_sql_rules_and_keeps_the_rest():
+    screened, folded = screening_suite(CONTRACT)
+    assert [e.note for e in folded] == ["n_non_negative", "rate_in_unit", "id_unique"]
+    labels = [e.label for e in screened.expectations]
+    assert labels.count(SCREEN_LABEL) == 1
+    assert "ExpectColumnValuesToNotBeNull(id)" in labels  # not a SQL rule: untouched
+    assert any(e.severity == "warn" and e.note == "rate_known" for e in screened.expectations)
+    query = screened.expectations[-1].kwargs["unexpected_rows_query"]
+    assert "(n < 0) OR (rate < 0 OR rate > 1)" in query and "UNION ALL" in query
+
+
+def test_one_sql_rule_is_not_screened():
+    single = TableContract(layer="ops", name="one", schema=SCHEMA, keys=("id",),
+                           expectations=(rule("n_non_negative", "n < 0"),))
+    assert screening_suite(single) == (single, [])
+
+
+@pytest.mark.parametrize(
+    ("rows", "failed"),
+    [
+        # a null rate matches no rule (NULL < 0 is not true): clean, only the warning rule sees it
+        ([("a", 1, 0.5), ("b", 2, None)], set()),
+        ([("a", -1, 0.5), ("b", 2, 0.2)], {"n_non_negative"}),
+        ([("a", 1, 1.5), ("b", 2, None)], {"rate_in_unit"}),
+        ([("a", 1, 0.5), ("a", 2, 0.2)], {"id_unique"}),
+    ],
+)
+def test_gate_decides_as_the_rules_one_by_one(spark, rows, failed):
+    df = spark.createDataFrame(rows, SCHEMA)
+    result = QualityGate(None).validate(df, CONTRACT, run_id="t", logical_date=None)
+    names = {o.expectation for o in result.failures}
+    assert names == {e.label for e in CONTRACT.expectations if e.note in failed}
+    assert result.passed == (not failed)
+    assert all(o.expectation != SCREEN_LABEL for o in result.outcomes)
+    # every rule of the contract is reported, folded or not
+    assert len(result.outcomes) == len(CONTRACT.expectations)
+    if failed:  # the re-run in SUMMARY mode gives counts for the rule that failed
+        assert all(o.unexpected_count or o.observed for o in result.failures)
