@@ -24,7 +24,7 @@ from pyspark.sql.types import (
     TimestampType,
 )
 
-from schemas.contract import Expectation, Severity, TableContract, in_set, row_rule_query, unique
+from schemas.contract import Expectation, Severity, TableContract, in_set, row_rule, unique
 from schemas.reference import QUEUES
 
 QUEUE_NAMES = sorted(QUEUES)
@@ -58,9 +58,7 @@ def no_rows(name: str, query: str, severity: Severity = "error") -> NamedExpecta
 
 def no_rows_where(name: str, condition: str, columns: str, severity: Severity = "error") -> NamedExpectation:
     """Fails when a row of the batch matches ``condition`` (a row rule: see ``Expectation.where``)."""
-    return NamedExpectation("UnexpectedRowsExpectation",
-                            {"unexpected_rows_query": row_rule_query(condition, columns), "description": name},
-                            severity, note=name, where=condition)
+    return row_rule(name, condition, columns=columns, severity=severity, cls=NamedExpectation)
 
 
 _PLAN_NOT_NULL = ("plan_date", "window_start", "labeler_id", "task_id", "queue", "rank", "score",

@@ -29,7 +29,7 @@ from schemas.contract import (
     between,
     in_set,
     not_null,
-    row_rule_query,
+    row_rule,
     unique,
 )
 
@@ -39,9 +39,7 @@ PROBABILITY_SLACK = 1e-6  # float tolerance on sums of probabilities
 
 def _unexpected_rows(where: str, note: str, severity: str = "error") -> Expectation:
     """Rows matching ``where`` are violations (GX UnexpectedRowsExpectation on Spark SQL)."""
-    return Expectation("UnexpectedRowsExpectation",
-                       {"unexpected_rows_query": row_rule_query(where), "description": note}, severity, note,
-                       where=where)
+    return row_rule(note, where, severity=severity)
 
 
 TASK_POSTERIORS = TableContract(

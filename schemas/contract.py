@@ -109,6 +109,10 @@ def columns_match(schema: StructType, severity: Severity = "error") -> Expectati
     )
 
 
-def row_rule_query(condition: str, columns: str = "*") -> str:
-    """The GX UnexpectedRowsExpectation query of a row rule: rows matching ``condition`` violate it."""
-    return f"SELECT {columns} FROM {{batch}} WHERE {condition}"
+def row_rule(name: str, condition: str, *, columns: str = "*", severity: Severity = "error",
+             cls: type[Expectation] = Expectation) -> Expectation:
+    """A row rule: rows matching the Spark SQL ``condition`` violate it (GX UnexpectedRowsExpectation
+    over ``SELECT columns FROM {batch} WHERE condition``). ``cls`` picks how the gate labels it."""
+    return cls("UnexpectedRowsExpectation",
+               {"unexpected_rows_query": f"SELECT {columns} FROM {{batch}} WHERE {condition}", "description": name},
+               severity, name, where=condition)

@@ -34,7 +34,7 @@ from pyspark.sql.types import (
     TimestampType,
 )
 
-from schemas.contract import Expectation, Severity, TableContract, row_rule_query, unique
+from schemas.contract import Expectation, Severity, TableContract, row_rule, unique
 from schemas.reference import MAX_CLASSES
 
 WINDOWS = ("1d", "7d", "28d")
@@ -113,9 +113,7 @@ class QueryExpectation(Expectation):
 
 
 def rows_where(name: str, condition: str, columns: str = "*", severity: Severity = "error") -> QueryExpectation:
-    return QueryExpectation("UnexpectedRowsExpectation",
-                            {"unexpected_rows_query": row_rule_query(condition, columns), "description": name},
-                            severity, note=name, where=condition)
+    return row_rule(name, condition, columns=columns, severity=severity, cls=QueryExpectation)
 
 
 def no_nulls(*columns: str) -> QueryExpectation:
