@@ -10,6 +10,11 @@ PIP    := $(PY) -m pip
 LABELOPS := $(VENV)/bin/labelops
 
 SPARK_PROVIDER := apache-airflow-providers-apache-spark==6.3.4
+# uv installs the same pinned set as pip (identical `pip freeze`) in ~30 s instead of ~80 s
+# on a cold cache (2 cores). `make setup INSTALLER=pip` uses plain pip instead.
+UV_VERSION := 0.13.9
+INSTALLER  ?= uv
+UV     := $(VENV)/bin/uv
 
 # Airflow must never fall back to ~/airflow: its home lives in the repo (git-ignored).
 export AIRFLOW_HOME := $(CURDIR)/.airflow
@@ -36,9 +41,15 @@ help: ## list targets
 $(INSTALLED): pyproject.toml infra/constraints.txt
 	@command -v java >/dev/null || { echo "Java 17 is required (java not on PATH)"; exit 1; }
 	@test -x $(PY) || $(PYTHON) -m venv $(VENV)
+ifeq ($(INSTALLER),uv)
+	$(PIP) install -q --disable-pip-version-check uv==$(UV_VERSION)
+	$(UV) pip install --python $(PY) -q -c infra/constraints.txt --config-settings editable_mode=compat -e '.[dev]'
+	$(UV) pip install --python $(PY) -q --no-deps $(SPARK_PROVIDER)
+else
 	$(PIP) install -q --upgrade pip
 	$(PIP) install -q -c infra/constraints.txt --config-settings editable_mode=compat -e '.[dev]'
 	$(PIP) install -q --no-deps $(SPARK_PROVIDER)
+endif
 	@touch $@
 
 $(JARS): $(INSTALLED) infra/delta_jars.py infra/spark_defaults.py
@@ -79,7 +90,7 @@ cluster-down: ## stop the local Spark standalone cluster
 	$(PY) -m infra.local_cluster down
 
 lock: ## regenerate infra/constraints.txt from the current .venv
-	$(PIP) freeze --exclude-editable | grep -v -E '^(apache-airflow-providers-apache-spark|labelops)' \
+	$(PIP) freeze --exclude-editable | grep -v -E '^(apache-airflow-providers-apache-spark|labelops|uv)==' \
 	  | sed '1i # Full transitive lock for `make setup` (pip install -c). Regenerate with `make lock`.' > infra/constraints.txt
 
 clean: ## remove demo output, lakehouse and caches (keeps .venv, jars, Airflow DB)
