@@ -155,11 +155,12 @@ def _build_allocation(ctx: JobContext) -> None:
         result = allocate(ctx.spark, inputs, settings, ctx.run_id)
         plan = result.plan.persist()
         violations = constraint_violations(plan)
+        rows = violations.pop("rows")
         for name, value in violations.items():
             ctx.metric(f"plan.violations.{name}", value)
         for name in ("pairs", "pairs_bound", "pairs_cross_product", "tasks_without_eligible_labeler"):
             ctx.metric(f"allocation.{name}", int(result.stats[name] or 0))
-        ctx.metric("plan.rows", plan.count())
+        ctx.metric("plan.rows", rows)
         _log_figures(result.metrics, result.stats)
         metrics_df = ctx.spark.createDataFrame(
             result.metrics[allocation.PLAN_METRICS.columns], schema=allocation.PLAN_METRICS.schema)

@@ -95,6 +95,7 @@ class GateFailed(RuntimeError):
         )
 
 
+SCREEN_KIND = "ScreenedRowsExpectation"
 SCREEN_LABEL = "UnexpectedRows(screen of the SQL rules)"
 
 
@@ -105,23 +106,50 @@ class _Screen(Expectation):
         return SCREEN_LABEL
 
 
+_UNIQUE_KINDS = ("ExpectColumnValuesToBeUnique", "ExpectCompoundColumnsToBeUnique")
+
+
+def _duplicates_query(exp: Expectation) -> str | None:
+    """The rows-that-violate query of a key-uniqueness expectation, with GX's own null rules
+    (checked by ``tests/test_quality_gate.py``): a single column ignores nulls; a column list
+    ignores rows whose columns are all null and groups nulls as equal. None if not foldable."""
+    if exp.kind not in _UNIQUE_KINDS or exp.severity != "error" or exp.kwargs.get("mostly") not in (None, 1, 1.0):
+        return None
+    if set(exp.kwargs) - {"column", "column_list", "mostly"}:
+        return None  # e.g. ignore_row_if: keep GX's own evaluation
+    columns = [exp.kwargs["column"]] if "column" in exp.kwargs else list(exp.kwargs["column_list"])
+    quoted = ", ".join(f"`{c}`" for c in columns)
+    kept = " AND ".join(f"`{c}` IS NULL" for c in columns)
+    return (f"SELECT {quoted} FROM {{batch}} WHERE NOT ({kept}) GROUP BY {quoted} HAVING count(*) > 1")
+
+
+def _foldable(exp: Expectation) -> bool:
+    if exp.kind == "UnexpectedRowsExpectation":
+        return exp.severity == "error"
+    return _duplicates_query(exp) is not None
+
+
 def screening_suite(contract: TableContract) -> tuple[TableContract, list[Expectation]]:
-    """The contract with its error-severity SQL rules (GX UnexpectedRowsExpectation) folded
-    into one: GX spends about five Spark jobs on each, whatever its size, so a table with six
-    rules pays for six; the fold pays for one. Row rules (``Expectation.where``) become one
-    ``WHERE c1 OR c2 ...`` (a row violates the fold iff it violates some rule, in SQL's
-    three-valued logic too); other queries are added with ``UNION ALL``. Returns the suite and
-    the folded rules (empty when there is nothing to gain)."""
-    rules = [e for e in contract.expectations if e.kind == "UnexpectedRowsExpectation" and e.severity == "error"]
+    """The contract with its error-severity SQL rules (GX UnexpectedRowsExpectation) and key
+    uniqueness expectations folded into one screen: GX spends about five Spark jobs on each SQL
+    rule and a filtered count on each uniqueness check, whatever their size; the fold pays for
+    one count. Row rules (``Expectation.where``) become one ``WHERE c1 OR c2 ...`` (a row
+    violates the fold iff it violates some rule, in SQL's three-valued logic too); other
+    queries, and the duplicate keys, are added with ``UNION ALL``. Returns the suite and the
+    folded rules (empty when there is nothing to gain)."""
+    rules = [e for e in contract.expectations if _foldable(e)]
     if len(rules) < 2:
         return contract, []
     conditions = [f"({e.where})" for e in rules if e.where]
     branches = [f"SELECT 1 AS violation FROM {{batch}} WHERE {' OR '.join(conditions)}"] if conditions else []
-    branches += [f"SELECT 1 AS violation FROM ({e.kwargs['unexpected_rows_query']})" for e in rules if not e.where]
-    screen = _Screen("UnexpectedRowsExpectation",
-                         {"unexpected_rows_query": " UNION ALL ".join(branches),
-                          "description": "screen of the SQL rules: " + "; ".join(e.label for e in rules)},
-                         "error", note="screen")
+    for e in rules:
+        if not e.where:
+            query = _duplicates_query(e) or e.kwargs["unexpected_rows_query"]
+            branches.append(f"SELECT 1 AS violation FROM ({query})")
+    screen = _Screen(SCREEN_KIND,
+                     {"unexpected_rows_query": " UNION ALL ".join(branches),
+                      "description": "screen of the SQL rules and key checks: " + "; ".join(e.label for e in rules)},
+                     "error", note="screen")
     kept = tuple(e for e in contract.expectations if e not in rules)
     return replace(contract, expectations=(*kept, screen)), rules
 
@@ -132,13 +160,38 @@ def _unfold(outcomes: list[Outcome], folded: list[Expectation]) -> list[Outcome]
     if len(out) == len(outcomes):
         return outcomes
     return out + [Outcome(expectation=e.label, severity=e.severity, success=True,
-                          observed="0 rows (screened with the other SQL rules in one query)") for e in folded]
+                          observed="0 rows (screened with the table's other SQL rules and key checks in one query)") for e in folded]
+
+
+_screen_class: type | None = None
+
+
+def _screened_rows_expectation() -> type:
+    """GX's UnexpectedRowsExpectation asking only for the query's row count.
+
+    The stock class also fetches the unexpected rows (a second run of the query) even when the
+    result format is BOOLEAN_ONLY; the screen is pass/fail by design (on failure the full suite
+    re-runs rule by rule with counts and samples), so one run is enough. Created on first use,
+    as GX is imported lazily."""
+    global _screen_class
+    if _screen_class is None:
+        from great_expectations.expectations import UnexpectedRowsExpectation
+
+        class ScreenedRowsExpectation(UnexpectedRowsExpectation):
+            metric_dependencies = ("unexpected_rows_query.row_count",)
+
+            def _validate(self, metrics, runtime_configuration=None, execution_engine=None):
+                count = metrics["unexpected_rows_query.row_count"]
+                return {"success": count == 0, "result": {"observed_value": count}}
+
+        _screen_class = ScreenedRowsExpectation
+    return _screen_class
 
 
 def _to_gx(exp: Expectation):
     import great_expectations.expectations as gxe
 
-    cls = getattr(gxe, exp.kind)
+    cls = _screened_rows_expectation() if exp.kind == SCREEN_KIND else getattr(gxe, exp.kind)
     return cls(**exp.kwargs, severity=_GX_SEVERITY[exp.severity],
                meta={"labelops_label": exp.label, "labelops_severity": exp.severity})
 

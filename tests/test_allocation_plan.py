@@ -46,13 +46,17 @@ def test_constraint_columns_count_every_kind_of_violation(spark) -> None:
     checked = with_constraint_columns(bad, labelers, tasks, judged)
     counts = constraint_violations(checked)
     # rows counted: L1's two + L4's one (no capacity known = 0); T1's two + T2's three
-    assert counts == {"over_capacity": 3, "over_assigned": 5, "ineligible": 3, "duplicate_pairs": 0}
+    assert counts == {"over_capacity": 3, "over_assigned": 5, "ineligible": 3, "duplicate_pairs": 0,
+                      "rows": 6}
     dup = with_constraint_columns(bad.unionByName(bad.limit(1)), labelers, tasks, judged)
     assert constraint_violations(dup)["duplicate_pairs"] == 1
+    triple = with_constraint_columns(bad.unionByName(bad.limit(1)).unionByName(bad.limit(1)), labelers, tasks,
+                                     judged)
+    assert constraint_violations(triple)["duplicate_pairs"] == 2  # rows beyond the first of their pair
     good = with_constraint_columns(_plan(spark, [("L1", "T1", "spam", 1.0), ("L2", "T2", "spam", 1.0)]),
                                    labelers, tasks, judged)
     assert constraint_violations(good) == {"over_capacity": 0, "over_assigned": 0, "ineligible": 0,
-                                           "duplicate_pairs": 0}
+                                           "duplicate_pairs": 0, "rows": 2}
 
 
 def _publishable(df):

@@ -47,3 +47,14 @@ def test_replace_range_refuses_rows_outside_the_range(spark, lake):
     with pytest.raises(Exception, match="(?i)replaceWhere|does not conform|constraint"):
         delta_io.replace_range(stray, CONTRACT, path, _d(2), _d(3), "r2")
     assert _rows(spark, path) == [("a", _d(1), 1)]  # nothing half-written
+
+
+def test_latest_version_follows_every_commit_and_agrees_with_history(spark, lake):
+    path = f"{lake}/features/t"
+    assert delta_io.latest_version(spark, path) is None  # no table yet
+    for day in (1, 2, 2):  # the rerun of day 2 is a commit too
+        delta_io.replace_range(spark.createDataFrame([("a", _d(day), day)], SCHEMA), CONTRACT, path,
+                               _d(day), _d(day), f"run-{day}")
+        history = delta_io.DeltaTable.forPath(spark, path).history(1).select("version").first()[0]
+        assert delta_io.latest_version(spark, path) == history
+    assert delta_io.latest_version(spark, path) == 2

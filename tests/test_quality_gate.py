@@ -3,12 +3,14 @@ rules one by one, and a failure must still name the rule that failed, with count
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 import pytest
 from pyspark.sql.types import DoubleType, LongType, StringType, StructField, StructType
 
 from jobs.quality import SCREEN_LABEL, QualityGate, screening_suite
 from schemas.allocation import no_rows
-from schemas.contract import Expectation, TableContract, not_null
+from schemas.contract import Expectation, TableContract, not_null, unique
 from schemas.features import rows_where
 
 SCHEMA = StructType([StructField("id", StringType()), StructField("n", LongType()), StructField("rate", DoubleType())])
@@ -72,3 +74,33 @@ def test_gate_decides_as_the_rules_one_by_one(spark, rows, failed):
     assert len(result.outcomes) == len(CONTRACT.expectations)
     if failed:  # the re-run in SUMMARY mode gives counts for the rule that failed
         assert all(o.unexpected_count or o.observed for o in result.failures)
+
+
+KEYS_SCHEMA = StructType([StructField("a", StringType()), StructField("b", StringType())])
+KEYS_CONTRACT = TableContract(layer="ops", name="keys_probe", schema=KEYS_SCHEMA, keys=("a", "b"),
+                              expectations=(unique("a"), unique("a", "b")))
+
+
+@pytest.mark.parametrize(
+    "rows",
+    [
+        [("1", "x"), ("2", "y"), (None, "z")],  # clean (with a null row)
+        [(None, "x"), (None, "y")],  # a single key column ignores nulls; the pair is distinct
+        [("1", None), ("1", None)],  # a pair with one null: nulls compare equal -> duplicate
+        [(None, None), (None, None)],  # all-null pairs are ignored by both
+        [("1", "x"), ("1", "y")],  # duplicate single key, distinct pair
+    ],
+)
+def test_screened_key_checks_decide_exactly_as_gx(spark, rows):
+    """The uniqueness checks folded into the screen pass exactly when GX's own expectations do
+    (a laxer screen would let duplicates through; a stricter one would re-run the suite)."""
+    df = spark.createDataFrame(rows, KEYS_SCHEMA)
+    gate = QualityGate(None)
+    screened, folded = screening_suite(KEYS_CONTRACT)
+    assert folded == list(KEYS_CONTRACT.expectations)
+    screen = gate._run(df, screened, "t", None, "BOOLEAN_ONLY").outcomes
+    assert [o.expectation for o in screen] == [SCREEN_LABEL]
+    one_by_one = [gate._run(df, replace(KEYS_CONTRACT, expectations=(e,)), "t", None, "BOOLEAN_ONLY")
+                  .outcomes[0].success for e in KEYS_CONTRACT.expectations]
+    assert screen[0].success == all(one_by_one)
+    assert gate.validate(df, KEYS_CONTRACT, run_id="t", logical_date=None).passed == all(one_by_one)

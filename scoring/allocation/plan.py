@@ -62,15 +62,19 @@ def with_constraint_columns(plan_df: DataFrame, labelers_df: DataFrame, open_tas
 
 
 def constraint_violations(plan_df: DataFrame) -> dict[str, int]:
-    """Counts of plan rows breaking each hard constraint (all must be 0 to publish)."""
-    dup = plan_df.groupBy("window_start", "labeler_id", "task_id").count().where("count > 1")
+    """Counts of plan rows breaking each hard constraint (all must be 0 to publish), and the
+    plan's row count, in one aggregation. ``duplicate_pairs``: rows beyond the first of their
+    (window, labeler, task)."""
     row = plan_df.agg(
         F.sum((F.col("labeler_assigned") > F.col("labeler_capacity")).cast("int")).alias("over_capacity"),
         F.sum((F.col("task_assigned") > F.col("task_labels_needed")).cast("int")).alias("over_assigned"),
         F.sum((~F.col("is_eligible")).cast("int")).alias("ineligible"),
+        F.count(F.lit(1)).alias("rows"),
+        F.count_distinct("window_start", "labeler_id", "task_id").alias("pairs"),
     ).first()
     counts = {k: int(row[k] or 0) for k in ("over_capacity", "over_assigned", "ineligible")}
-    counts["duplicate_pairs"] = int(dup.count())
+    counts["duplicate_pairs"] = int(row["rows"]) - int(row["pairs"])
+    counts["rows"] = int(row["rows"])
     return counts
 
 
