@@ -77,11 +77,12 @@ test-fast: setup ## unit tests only (no spark-submit / Airflow runs)
 lint: setup ## ruff
 	$(VENV)/bin/ruff check .
 
-bench: setup ## all benchmarks, ~25 min on 2 cores (each prints one JSON line last)
+bench: setup ## all benchmarks, ~40 min on 2 cores (each prints one JSON line last)
 	$(PY) bench/ingest.py --judgments 1000000
 	$(PY) bench/confidence.py
 	$(PY) bench/allocation.py
 	$(PY) bench/features.py
+	$(PY) bench/pipeline_day.py
 
 cluster-up: setup ## start a local Spark standalone master + worker (spark://127.0.0.1:7077)
 	$(PY) -m infra.local_cluster up
