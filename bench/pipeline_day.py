@@ -1,6 +1,6 @@
 """Where a pipeline day's time goes: the five daily jobs in one warm session, per job.
 
-    .venv/bin/python bench/pipeline_day.py                       # 3 demo-size days, then days 2-3 again
+    .venv/bin/python bench/pipeline_day.py                       # 3 demo-size days, then days 2-3 twice more
     .venv/bin/python bench/pipeline_day.py --judgments-per-day 20000 --days 2
 
 Generates ``--days`` days of exports (the demo's generator and seed), then runs ingest,

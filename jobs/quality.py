@@ -106,34 +106,17 @@ class _Screen(Expectation):
         return SCREEN_LABEL
 
 
-_UNIQUE_KINDS = ("ExpectColumnValuesToBeUnique", "ExpectCompoundColumnsToBeUnique")
-
-
-def _duplicates_query(exp: Expectation) -> str | None:
-    """The rows-that-violate query of a key-uniqueness expectation, with GX's own null rules
-    (checked by ``tests/test_quality_gate.py``): a single column ignores nulls; a column list
-    ignores rows whose columns are all null and groups nulls as equal. None if not foldable."""
-    if exp.kind not in _UNIQUE_KINDS or exp.severity != "error" or exp.kwargs.get("mostly") not in (None, 1, 1.0):
-        return None
-    if set(exp.kwargs) - {"column", "column_list", "mostly"}:
-        return None  # e.g. ignore_row_if: keep GX's own evaluation
-    columns = [exp.kwargs["column"]] if "column" in exp.kwargs else list(exp.kwargs["column_list"])
-    quoted = ", ".join(f"`{c}`" for c in columns)
-    kept = " AND ".join(f"`{c}` IS NULL" for c in columns)
-    return (f"SELECT {quoted} FROM {{batch}} WHERE NOT ({kept}) GROUP BY {quoted} HAVING count(*) > 1")
-
-
 def _foldable(exp: Expectation) -> bool:
-    if exp.kind == "UnexpectedRowsExpectation":
-        return exp.severity == "error"
-    return _duplicates_query(exp) is not None
+    if exp.severity != "error":
+        return False
+    return exp.kind == "UnexpectedRowsExpectation" or exp.violations_query is not None
 
 
 def screening_suite(contract: TableContract) -> tuple[TableContract, list[Expectation]]:
-    """The contract with its error-severity SQL rules (GX UnexpectedRowsExpectation) and key
-    uniqueness expectations folded into one screen: GX spends about five Spark jobs on each SQL
-    rule and a filtered count on each uniqueness check, whatever their size; the fold pays for
-    one count. Row rules (``Expectation.where``) become one ``WHERE c1 OR c2 ...`` (a row
+    """The contract with its error-severity SQL rules (GX UnexpectedRowsExpectation) and rules
+    that carry a ``violations_query`` (key uniqueness) folded into one screen: GX spends about
+    five Spark jobs on each SQL rule and a filtered count on each uniqueness check, whatever
+    their size; the fold pays for one count. Row rules (``Expectation.where``) become one ``WHERE c1 OR c2 ...`` (a row
     violates the fold iff it violates some rule, in SQL's three-valued logic too); other
     queries, and the duplicate keys, are added with ``UNION ALL``. Returns the suite and the
     folded rules (empty when there is nothing to gain)."""
@@ -144,7 +127,7 @@ def screening_suite(contract: TableContract) -> tuple[TableContract, list[Expect
     branches = [f"SELECT 1 AS violation FROM {{batch}} WHERE {' OR '.join(conditions)}"] if conditions else []
     for e in rules:
         if not e.where:
-            query = _duplicates_query(e) or e.kwargs["unexpected_rows_query"]
+            query = e.violations_query or e.kwargs["unexpected_rows_query"]
             branches.append(f"SELECT 1 AS violation FROM ({query})")
     screen = _Screen(SCREEN_KIND,
                      {"unexpected_rows_query": " UNION ALL ".join(branches),

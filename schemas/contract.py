@@ -29,6 +29,9 @@ class Expectation:
     # For a row rule (UnexpectedRowsExpectation over ``SELECT ... FROM {batch} WHERE <where>``):
     # the condition, so that a gate can screen all of a table's row rules in one query.
     where: str | None = None
+    # For any other error rule: a query returning exactly the rows GX counts as violations
+    # (``{batch}`` is the table), so that a gate can screen it with the SQL rules.
+    violations_query: str | None = None
 
     @property
     def label(self) -> str:
@@ -76,9 +79,17 @@ def not_null(*columns: str, severity: Severity = "error", mostly: float | None =
 
 
 def unique(*columns: str, severity: Severity = "error") -> Expectation:
+    """Key uniqueness, with GX's null rules in ``violations_query`` (``tests/test_quality_gate.py``
+    checks them against GX): one column ignores nulls; a column list ignores rows whose columns
+    are all null and groups nulls as equal."""
+    quoted = ", ".join(f"`{c}`" for c in columns)
+    all_null = " AND ".join(f"`{c}` IS NULL" for c in columns)
+    duplicates = f"SELECT {quoted} FROM {{batch}} WHERE NOT ({all_null}) GROUP BY {quoted} HAVING count(*) > 1"
     if len(columns) == 1:
-        return Expectation("ExpectColumnValuesToBeUnique", {"column": columns[0]}, severity)
-    return Expectation("ExpectCompoundColumnsToBeUnique", {"column_list": list(columns)}, severity)
+        return Expectation("ExpectColumnValuesToBeUnique", {"column": columns[0]}, severity,
+                           violations_query=duplicates)
+    return Expectation("ExpectCompoundColumnsToBeUnique", {"column_list": list(columns)}, severity,
+                       violations_query=duplicates)
 
 
 def in_set(column: str, values: Sequence[Any], severity: Severity = "error", mostly: float | None = None) -> Expectation:
