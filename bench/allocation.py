@@ -67,7 +67,6 @@ def main(argv: list[str] | None = None) -> int:
         logging.getLogger(noisy).setLevel(logging.WARNING)
     os.environ.setdefault("PYSPARK_PYTHON", sys.executable)
 
-    import pandas as pd
     from pyspark.sql import functions as F
 
     from jobs.session import build_spark
@@ -171,11 +170,10 @@ def main(argv: list[str] | None = None) -> int:
              figures["matching_gap"])
 
     # --- plan figures vs random ------------------------------------------------------------------
-    with_capacity = scored.join(priced.capacity_split, ["labeler_id", "queue"], "left")
+    with_capacity = scored.join(F.broadcast(priced.capacity_split), ["labeler_id", "queue"], "left")
     random_plan = match_shared_capacity(with_random_scores(scored, args.seed), "global",
                                         compare_greedy=False, max_exact_pairs=0)
-    per_queue = pd.concat([plan_metrics(with_capacity, priced.matched, "policy").toPandas(),
-                           plan_metrics(with_capacity, random_plan.matched, "random").toPandas()])
+    per_queue = plan_metrics(with_capacity, {"policy": priced.matched, "random": random_plan.matched}).toPandas()
     overall = totals(per_queue).set_index("policy")
     for policy in ("policy", "random"):
         row = overall.loc[policy]

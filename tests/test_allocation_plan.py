@@ -85,3 +85,42 @@ def test_gate_blocks_a_plan_that_breaks_capacity_and_passes_a_good_one(spark) ->
     good = _plan(spark, [("L1", "T1", "spam", 1.0), ("L2", "T2", "spam", 0.5)])
     good = delta_io.conform(_publishable(with_constraint_columns(good, labelers, tasks, judged)), allocation.PLAN)
     assert gate.validate(good, allocation.PLAN, run_id="r1", logical_date="2026-01-05").passed
+
+
+def test_plan_metrics_in_spark_equal_the_pandas_summary_per_queue(spark) -> None:
+    """The job's built-in aggregation and the sweep's pandas ``summarize`` report the same plan
+    figures (random pairs over two queues, tasks half planned, a null true accuracy)."""
+    import numpy as np
+    import pandas as pd
+    import pytest
+
+    from scoring.allocation.metrics import SUM_FIELDS, plan_metrics, summarize
+
+    rng = np.random.default_rng(5)
+    rows = []
+    for queue in ("spam", "sentiment"):
+        for t in range(6):
+            for lab in rng.choice(5, size=3, replace=False):
+                rows.append({"queue": queue, "task_id": f"{queue}-T{t}", "labeler_id": f"L{lab}",
+                             "labels_needed": t % 3, "expected_accuracy": rng.uniform(0.5, 1.0),
+                             "expected_cost": rng.uniform(0.01, 0.2), "label_value": rng.uniform(0, 1),
+                             "deadline_risk": rng.uniform(0, 1), "on_time_gain": rng.uniform(0, 0.3),
+                             "score": rng.normal(1, 1), "queue_capacity": 2 + lab % 2,
+                             "true_accuracy": rng.uniform(0.5, 1.0)})
+    pdf = pd.DataFrame(rows)
+    pdf.loc[0, "true_accuracy"] = np.nan  # a pair without a known truth (null in Spark)
+    pdf["_chosen"] = rng.random(len(pdf)) < 0.4
+    pdf.loc[0, "_chosen"] = True
+    scored = spark.createDataFrame(pdf.drop(columns="_chosen").astype({"queue_capacity": "int64"}))
+    scored = scored.withColumn("true_accuracy", F.when(~F.isnan("true_accuracy"), F.col("true_accuracy")))
+    matched = spark.createDataFrame(pdf.loc[pdf["_chosen"], ["task_id", "labeler_id"]])
+
+    got = plan_metrics(scored, {"policy": matched, "random": scored.limit(0)}).toPandas()
+    nothing = got[got["policy"] == "random"].set_index("queue")
+    assert (nothing["assigned"] == 0).all() and (nothing["sum_score"] == 0).all()
+    got = got[got["policy"] == "policy"].set_index("queue")
+    for queue, part in pdf.groupby("queue"):
+        part = part.reset_index(drop=True)
+        want = summarize(part, part["_chosen"].to_numpy())
+        for field in SUM_FIELDS:
+            assert got.loc[queue, field] == pytest.approx(want[field], rel=1e-9, abs=1e-9), (queue, field)

@@ -15,9 +15,11 @@ by the bench, so every report means the same thing:
 
 from __future__ import annotations
 
+from collections.abc import Mapping
+
 import numpy as np
 import pandas as pd
-from pyspark.sql import DataFrame
+from pyspark.sql import Column, DataFrame
 from pyspark.sql import functions as F
 from pyspark.sql.types import DoubleType, LongType, StringType, StructField, StructType
 
@@ -85,20 +87,61 @@ _METRIC_INPUTS = ("queue", "task_id", "labeler_id", "labels_needed", "expected_a
                   "expected_cost", "label_value", "deadline_risk", "on_time_gain", "score")
 
 
-def plan_metrics(scored_df: DataFrame, matched_df: DataFrame, policy: str,
+def plan_metrics(scored_df: DataFrame, plans: Mapping[str, DataFrame],
                  capacity: str = "queue_capacity") -> DataFrame:
-    """Per-queue sums (``METRICS_SCHEMA``) for the plan ``matched_df`` drawn from ``scored_df``."""
-    extra = ["true_accuracy"] if "true_accuracy" in scored_df.columns else []
-    chosen = matched_df.select("task_id", "labeler_id").withColumn("_chosen", F.lit(True))
-    df = (scored_df.select(*_METRIC_INPUTS, capacity, *extra)
-          .join(chosen, on=["task_id", "labeler_id"], how="left")
-          .withColumn("_chosen", F.coalesce("_chosen", F.lit(False))))
+    """Per (queue, policy) sums (``METRICS_SCHEMA``) for each plan in ``plans`` (policy name ->
+    matched pairs), all drawn from the candidate pairs ``scored_df``.
 
-    def per_queue(pdf: pd.DataFrame) -> pd.DataFrame:
-        sums = summarize(pdf, pdf["_chosen"].to_numpy(), capacity=capacity)
-        return pd.DataFrame([{"queue": pdf["queue"].iloc[0], "policy": policy, **sums}])
+    The same figures as ``summarize`` (which the Pareto sweep runs in pandas), in Spark built-in
+    aggregations and one pass over the pairs for every plan: the job's candidate pairs
+    (millions) never travel to Python just to be summed."""
+    has_truth = "true_accuracy" in scored_df.columns
+    names = list(plans)
+    df = scored_df.select(*_METRIC_INPUTS, *(["true_accuracy"] if has_truth else []))
+    for i, name in enumerate(names):
+        chosen = plans[name].select("task_id", "labeler_id").distinct().withColumn(f"_c{i}", F.lit(True))
+        # a plan is a fraction of the pairs (~10%): broadcast it rather than shuffle the pairs
+        df = df.join(F.broadcast(chosen), on=["task_id", "labeler_id"], how="left")
+    p_now = F.lit(1.0) - F.col("deadline_risk")
+    summed = {"expected_accuracy": F.col("expected_accuracy"), "expected_cost": F.col("expected_cost"),
+              "label_value": F.col("label_value"), "score": F.col("score"), "p_now": p_now}
+    if has_truth:
+        summed["true_accuracy"] = F.col("true_accuracy")
 
-    return df.groupBy("queue").applyInPandas(per_queue, schema=METRICS_SCHEMA)
+    task_aggs = [F.first("labels_needed").cast("long").alias("_need"),
+                 # a task's labels left unplanned are done next window: P(on time) over its pairs
+                 F.avg(p_now - F.col("on_time_gain")).alias("_p_later"),
+                 F.count(F.lit(1)).alias("_pairs")]
+    for i in range(len(names)):
+        chosen = F.col(f"_c{i}").isNotNull()
+        task_aggs.append(F.count_if(chosen).alias(f"_assigned{i}"))
+        task_aggs += [F.sum(F.when(chosen, col)).alias(f"_{name}{i}") for name, col in summed.items()]
+    per_task = df.groupBy("queue", "task_id").agg(*task_aggs)
+
+    queue_aggs = [F.count(F.lit(1)).alias("tasks"), F.sum("_need").alias("demand_labels"),
+                  F.sum("_pairs").alias("pairs")]
+    for i in range(len(names)):
+        queue_aggs.append(F.sum(f"_assigned{i}").alias(f"_assigned{i}"))
+        queue_aggs += [F.coalesce(F.sum(f"_{name}{i}"), F.lit(0.0)).alias(f"_{name}{i}") for name in summed]
+        unplanned = F.greatest(F.col("_need") - F.col(f"_assigned{i}"), F.lit(0)) * F.col("_p_later")
+        queue_aggs.append(F.coalesce(F.sum(unplanned), F.lit(0.0)).alias(f"_unplanned{i}"))
+    per_queue = per_task.groupBy("queue").agg(*queue_aggs)
+    labelers = (scored_df.groupBy("queue", "labeler_id").agg(F.first(capacity).alias("_capacity"))
+                .groupBy("queue").agg(F.sum("_capacity").alias("capacity_labels")))
+
+    def policy_row(i: int, name: str) -> Column:
+        return F.struct(
+            F.lit(name).alias("policy"), F.col(f"_assigned{i}").alias("assigned"),
+            *[F.col(f"_{m}{i}").alias(f"sum_{m}") for m in ("expected_accuracy", "expected_cost",
+                                                              "label_value", "score")],
+            (F.col(f"_true_accuracy{i}") if has_truth else F.lit(float("nan"))).alias("sum_true_accuracy"),
+            (F.col(f"_p_now{i}") + F.col(f"_unplanned{i}")).alias("on_time_numerator"))
+
+    out = (per_queue.join(labelers, on="queue")
+           .select("queue", "pairs", "tasks", "demand_labels", "capacity_labels",
+                   F.explode(F.array(*[policy_row(i, n) for i, n in enumerate(names)])).alias("_p"))
+           .select("*", "_p.*"))
+    return out.select(*[F.col(f.name).cast(f.dataType).alias(f.name) for f in METRICS_SCHEMA.fields])
 
 
 def with_random_scores(scored_df: DataFrame, seed: int) -> DataFrame:

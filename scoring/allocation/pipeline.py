@@ -123,7 +123,7 @@ def allocate(spark: SparkSession, inputs: AllocationInputs, settings: Allocation
         result = match_shared_capacity(scored, settings.strategy, keep=PLAN_KEEP,
                                        max_exact_pairs=settings.max_exact_pairs)
         split = result.capacity_split
-        with_capacity = (scored.join(split, on=["labeler_id", "queue"], how="left") if split is not None
+        with_capacity = (scored.join(F.broadcast(split), on=["labeler_id", "queue"], how="left") if split is not None
                          else scored.withColumn("queue_capacity", F.col("capacity")))
         plan = (build_plan(result.matched, weights=weights_df(spark, settings.weights),
                            plan_date=settings.plan_date, window_start=settings.window_start,
@@ -135,9 +135,8 @@ def allocate(spark: SparkSession, inputs: AllocationInputs, settings: Allocation
         # capacities (greedy over random scores, one partition).
         random_plan = match_shared_capacity(with_random_scores(scored, settings.random_seed), "global",
                                             compare_greedy=False, max_exact_pairs=0)
-        per_queue = pd.concat([plan_metrics(with_capacity, result.matched, "policy").toPandas(),
-                               plan_metrics(with_capacity, random_plan.matched, "random").toPandas()],
-                              ignore_index=True)
+        per_queue = plan_metrics(with_capacity, {"policy": result.matched,
+                                                 "random": random_plan.matched}).toPandas()
         random_plan.matched.unpersist()
         objectives = _solver_objectives(result.matched, per_queue=settings.strategy != "global")
         metrics = _metrics_table(per_queue, objectives, result.upper_bound).assign(
