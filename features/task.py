@@ -131,11 +131,14 @@ def task_features(universe_df: DataFrame, task_judgments_df: DataFrame, completi
         .join(handling_df, on=["queue", "modality", "as_of_date"], how="left")
         .select("*", feature_ts.alias("feature_ts"))
     )
-    labels = merge_count_maps(F.array("_prev_counts", "_new_counts"), "string")
-    labeler_labels = F.map_zip_with(
-        F.col("_prev_labeler_labels"),
-        F.coalesce("_new_labeler_labels", F.create_map().cast("map<string,string>")),
-        lambda _k, old, new: F.coalesce(new, old))
+    # Most task rows of a day got no new label: keep the anchor's maps as they are instead of
+    # merging with nothing (map merges are higher-order functions, interpreted row by row).
+    labels = F.when(F.col("_new_counts").isNull(),
+                    F.coalesce("_prev_counts", F.create_map().cast("map<string,bigint>"))).otherwise(
+        merge_count_maps(F.array("_prev_counts", "_new_counts"), "string"))
+    labeler_labels = F.when(F.col("_new_labeler_labels").isNull(), F.col("_prev_labeler_labels")).otherwise(
+        F.map_zip_with(F.col("_prev_labeler_labels"), F.col("_new_labeler_labels"),
+                       lambda _k, old, new: F.coalesce(new, old)))
     return joined.select(
         "task_id", "as_of_date", "feature_ts", "queue", "modality", "priority", "created_at", "deadline_at",
         "retire_at",

@@ -23,7 +23,7 @@ from pyspark.sql import functions as F
 from features.config import MAX_WINDOW_DAYS, WINDOW_DAYS, FeatureParams
 from features.confusion import balanced_accuracy, queue_labels, smoothed_confusion
 from features.labeler_daily import feature_ts_after
-from features.sketch import SketchSpec, empty_count_map, merge_count_maps, sketch_quantile
+from features.sketch import SketchSpec, empty_count_map, merge_count_maps, sketch_quantiles
 from features.stats import beta_lower_bound, beta_posterior_mean, decay_weight, safe_ratio
 from schemas.features import (
     ALL_TIME,
@@ -134,9 +134,20 @@ def queue_gold_priors(labeler_queue_df: DataFrame) -> DataFrame:
     return labeler_queue_df.groupBy("queue", "as_of_date").agg(*aggs)
 
 
-def window_rate_columns(params: FeatureParams) -> list[Column]:
-    """Rates, ratios and quantiles of every window from its sums; gold priors from ``_prior_<suffix>``."""
+_QUANTILES = "_active_seconds_quantiles_"
+
+
+def with_sketch_quantiles(df: DataFrame, params: FeatureParams) -> DataFrame:
+    """Adds, per window, a struct of the p50 and p90 of its active-seconds sketch (one fold for
+    both) for ``window_rate_columns``. A projection of its own, read by the next one."""
     spec = SketchSpec(params.sketch_relative_accuracy, params.sketch_min_value)
+    return df.select("*", *[sketch_quantiles(F.col(f"active_seconds_sketch_{s}"), (0.5, 0.9), spec)
+                            .alias(f"{_QUANTILES}{s}") for s in WINDOW_SUFFIXES if s != ALL_TIME])
+
+
+def window_rate_columns(params: FeatureParams) -> list[Column]:
+    """Rates, ratios and quantiles of every window from its sums; gold priors from ``_prior_<suffix>``;
+    quantiles from the structs of ``with_sketch_quantiles``."""
     k = params.gold_prior_strength
     out: list[Column] = []
     for s in WINDOW_SUFFIXES:
@@ -154,18 +165,17 @@ def window_rate_columns(params: FeatureParams) -> list[Column]:
             safe_ratio(c("judgments"), c("active_seconds") / F.lit(3600.0)).alias(f"throughput_per_active_hour_{s}"),
             safe_ratio(c("labor_cost"), c("accepted_n")).alias(f"cost_per_accepted_label_{s}"),
         ]
-        if s != ALL_TIME:
-            sketch = F.col(f"active_seconds_sketch_{s}")
-            out += [sketch_quantile(sketch, 0.5, spec).alias(f"active_seconds_p50_{s}"),
-                    sketch_quantile(sketch, 0.9, spec).alias(f"active_seconds_p90_{s}")]
+        if s != ALL_TIME:  # from with_sketch_quantiles
+            out += [F.col(f"{_QUANTILES}{s}.q0").alias(f"active_seconds_p50_{s}"),
+                    F.col(f"{_QUANTILES}{s}.q1").alias(f"active_seconds_p90_{s}")]
     out.append(beta_posterior_mean(F.col("ew_gold_correct"), F.col("ew_gold_n"), F.col("_prior_ew"), k)
                .alias("ew_gold_accuracy"))
     return out
 
 
 def with_window_rates(df: DataFrame, params: FeatureParams) -> DataFrame:
-    """``df`` plus the columns of ``window_rate_columns``, in one projection."""
-    return df.select("*", *window_rate_columns(params))
+    """``df`` plus the columns of ``window_rate_columns``."""
+    return with_sketch_quantiles(df, params).select(*df.columns, *window_rate_columns(params))
 
 
 def labeler_queue_features(lq_carried_df: DataFrame, queue_priors_df: DataFrame,
@@ -177,7 +187,7 @@ def labeler_queue_features(lq_carried_df: DataFrame, queue_priors_df: DataFrame,
     confusion = smoothed_confusion(F.col("gold_confusion_counts_28d"), F.col("_pooled_confusion_28d"), labels,
                                    params.confusion_prior_strength)
     return (
-        lq_carried_df.join(queue_priors_df, on=["queue", "as_of_date"], how="left")
+        with_sketch_quantiles(lq_carried_df.join(queue_priors_df, on=["queue", "as_of_date"], how="left"), params)
         .select("*", *window_rate_columns(params), confusion.alias("gold_confusion_28d"),
                 feature_ts_after(F.col("as_of_date")).alias("feature_ts"))
         .select("*", balanced_accuracy(F.col("gold_confusion_28d")).alias("gold_balanced_accuracy_28d"))
@@ -217,8 +227,8 @@ def labeler_features(labeler_carried_df: DataFrame, lq_features_df: DataFrame, q
     tenure = roster_df.select("labeler_id", F.col("day").alias("as_of_date"),
                               F.datediff(F.col("day"), F.col("hired_at")).cast("int").alias("tenure_days"))
     return (
-        labeler_carried_df.join(priors, on=["labeler_id", "as_of_date"], how="left")
-        .join(tenure, on=["labeler_id", "as_of_date"], how="left")
+        with_sketch_quantiles(labeler_carried_df.join(priors, on=["labeler_id", "as_of_date"], how="left")
+                              .join(tenure, on=["labeler_id", "as_of_date"], how="left"), params)
         .select("*", *window_rate_columns(params), feature_ts_after(F.col("as_of_date")).alias("feature_ts"))
         .withColumn("queues_28d", F.coalesce(F.col("queues_28d"), F.lit(0)))
         .select(*LABELER_FEATURES.columns)

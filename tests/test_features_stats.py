@@ -14,6 +14,7 @@ from features.sketch import (
     merge_count_maps_agg,
     sketch_by,
     sketch_quantile,
+    sketch_quantiles,
 )
 from features.stats import (
     beta_lower_bound,
@@ -108,3 +109,20 @@ def test_sketch_quantile_of_empty_or_null_sketch_is_null(spark):
     df = spark.createDataFrame([({},), (None,), ({5: 0},)], "s map<int,bigint>")
     out = df.select(sketch_quantile(F.col("s"), 0.5, SPEC).alias("q"))
     assert [r["q"] for r in out.collect()] == [None, None, None]
+
+
+def test_one_fold_gives_every_quantile_and_nulls_for_empty_sketches(spark):
+    """``sketch_quantiles`` (p50 and p90 in one pass, as the window tables use it) against the
+    exact sample quantiles, with an empty, a null and an all-zero sketch."""
+    values = np.random.default_rng(8).exponential(40.0, 999)
+    rows = [("a", float(v)) for v in values]
+    sketches = sketch_by(spark.createDataFrame(rows, "k string, v double"), ["k"], "v", "s", SPEC)
+    extra = spark.createDataFrame([("empty", {}), ("null", None), ("zeros", {3: 0})], "k string, s map<int,bigint>")
+    got = {r["k"]: r["q"] for r in sketches.unionByName(extra).select(
+        "k", sketch_quantiles(F.col("s"), (0.5, 0.9, 0.0), SPEC).alias("q")).collect()}
+    ordered = np.sort(values)
+    for i, q in enumerate((0.5, 0.9, 0.0)):
+        exact = max(ordered[int(np.floor(q * (len(values) - 1)))], SPEC.min_value)
+        assert got["a"][f"q{i}"] == pytest.approx(exact, rel=SPEC.relative_accuracy)
+    for k in ("empty", "null", "zeros"):
+        assert got[k] is None or all(v is None for v in got[k]), k
