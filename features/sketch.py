@@ -95,10 +95,10 @@ def sketch_quantiles(sketch: Column, qs: Sequence[float], spec: SketchSpec) -> C
     floor(q*(n-1))); null fields for an empty or null sketch.
 
     One sort of the buckets and one pass for all the quantiles: these are higher-order
-    functions, which Spark interprets row by row, so p50 and p90 from one fold cost half of
-    two folds (measured: the window tables' quantiles 7 s -> see docs/features.md). The
-    ranks travel in the accumulator: referenced from inside the lambda, Spark would
-    re-evaluate them (a sort and a sum) for every bucket."""
+    functions, which Spark interprets row by row, so p50 and p90 from one fold cost about half
+    of two folds (docs/features.md, "What the sketches cost"). The ranks travel in the
+    accumulator: referenced from inside the lambda, Spark would re-evaluate them (a sort and a
+    sum) for every bucket."""
     entries = F.array_sort(F.map_entries(F.map_filter(sketch, lambda _k, v: v > 0)))
     total = F.aggregate(F.map_values(sketch), F.lit(0).cast("long"),
                         lambda acc, v: acc + F.greatest(v, F.lit(0).cast("long")))

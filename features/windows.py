@@ -173,11 +173,6 @@ def window_rate_columns(params: FeatureParams) -> list[Column]:
     return out
 
 
-def with_window_rates(df: DataFrame, params: FeatureParams) -> DataFrame:
-    """``df`` plus the columns of ``window_rate_columns``."""
-    return with_sketch_quantiles(df, params).select(*df.columns, *window_rate_columns(params))
-
-
 def labeler_queue_features(lq_carried_df: DataFrame, queue_priors_df: DataFrame,
                            params: FeatureParams) -> DataFrame:
     """Final labeler x queue rows: queue priors joined, rates, smoothed confusion, contract columns.

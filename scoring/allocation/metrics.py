@@ -93,8 +93,8 @@ def plan_metrics(scored_df: DataFrame, plans: Mapping[str, DataFrame],
     matched pairs), all drawn from the candidate pairs ``scored_df``.
 
     The same figures as ``summarize`` (which the Pareto sweep runs in pandas), in Spark built-in
-    aggregations and one pass over the pairs for every plan: the job's candidate pairs
-    (millions) never travel to Python just to be summed."""
+    aggregations: one pass over the pairs sums every plan (plus one for the labelers'
+    capacities), so the job's candidate pairs (millions) never travel to Python just to be summed."""
     has_truth = "true_accuracy" in scored_df.columns
     names = list(plans)
     df = scored_df.select(*_METRIC_INPUTS, *(["true_accuracy"] if has_truth else []))

@@ -1,0 +1,81 @@
+"""Where a feature build's time goes: each materialised step of ``build_feature_tables``, timed.
+
+    .venv/bin/python bench/feature_steps.py --lake demo/lakehouse --date 2026-01-11
+
+Reads the inputs of the features job for ``--date`` from an existing lake (after ``make demo``,
+day 7 is the heaviest: 3 as-of days rebuilt on a 28-day anchor), then builds the six tables
+``--rounds`` times in one session without writing anything. Every step ends in an eager
+``localCheckpoint`` (``features.build.keep``), so timing the checkpoints times the steps.
+Prints the best warm time per step (all rounds but the first) and, as its last line, one JSON
+object. Old vs new code: run it from two checkouts on copies of the same lake.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import sys
+import time
+import traceback
+from datetime import date
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+# Run as a script, this folder is first on sys.path, where bench/features.py would shadow the
+# ``features`` package: put the repository first.
+sys.path.insert(0, str(ROOT))
+os.environ.setdefault("PYSPARK_PYTHON", sys.executable)
+
+
+def main(argv: list[str] | None = None) -> int:
+    p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    p.add_argument("--lake", required=True)
+    p.add_argument("--date", type=date.fromisoformat, required=True)
+    p.add_argument("--rounds", type=int, default=4, help="builds; the first is a warm-up")
+    p.add_argument("--master", default="local[*]")
+    args = p.parse_args(argv)
+
+    from pyspark.sql.classic.dataframe import DataFrame
+
+    from features.build import build_feature_tables
+    from features.config import DEFAULT_PARAMS
+    from jobs.build_features import read_build_inputs
+    from jobs.lake import Lake
+    from jobs.session import build_spark
+
+    spark = build_spark("bench-feature-steps", master=args.master)
+    steps: list[tuple[str, float]] = []
+    checkpoint = DataFrame.localCheckpoint
+
+    def timed_checkpoint(self: DataFrame, eager: bool = True) -> DataFrame:
+        caller = traceback.extract_stack(limit=3)[0]  # the keep(...) line in features/build.py
+        t0 = time.perf_counter()
+        out = checkpoint(self, eager)
+        steps.append((f"build.py:{caller.lineno} {(caller.line or '').strip()[:60]}", time.perf_counter() - t0))
+        return out
+
+    DataFrame.localCheckpoint = timed_checkpoint  # type: ignore[method-assign]
+    inputs, plan = read_build_inputs(spark, Lake(args.lake), args.date)
+    totals: list[float] = []
+    best: dict[str, float] = {}
+    for r in range(max(2, args.rounds)):
+        steps.clear()
+        t0 = time.perf_counter()
+        build = build_feature_tables(spark, inputs, plan.first, plan.last, DEFAULT_PARAMS)
+        totals.append(time.perf_counter() - t0)
+        build.release()
+        if r > 0:
+            for name, seconds in steps:
+                best[name] = min(best.get(name, float("inf")), seconds)
+    DataFrame.localCheckpoint = checkpoint  # type: ignore[method-assign]
+    for name, seconds in best.items():
+        print(f"{seconds:7.2f} s  {name}", file=sys.stderr)
+    print(json.dumps({"date": args.date.isoformat(), "as_of_days": len(plan.days), "anchor": str(plan.anchor),
+                      "build_seconds": [round(t, 1) for t in totals], "best_warm_build_seconds": round(min(totals[1:]), 1),
+                      "best_warm_step_seconds": {k: round(v, 2) for k, v in best.items()}}))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
