@@ -37,6 +37,11 @@ SMALL_MACHINE_CONF: dict[str, str] = {
     # instead of compiling them again (measured: a warm day 154 s -> 138 s on 2 cores).
     "spark.sql.codegen.cache.maxEntries": "2000",
     "spark.driver.memory": "4g",
+    # Spark 4.2's types framework (TIME type only) asks SQLConf.get - on an executor a new
+    # ReadOnlySQLConf and, unless this is set, a System.getenv - for every value that
+    # interpreted code reads (map lookups, higher-order functions, aggregation buffers): 5 % of
+    # the feature build's executor samples (JFR, docs/runtime.md). labelops has no TIME column.
+    "spark.sql.types.framework.enabled": "false",
 }
 
 # What the test-suite adds: no UI, one shuffle partition per core.
