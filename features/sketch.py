@@ -16,10 +16,10 @@ log(max/min)/log(g) buckets (about 530 for 0.1 s .. 6 h at 1%), usually a few do
 from __future__ import annotations
 
 import math
-from collections.abc import Mapping, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass
 
-from pyspark.sql import Column, DataFrame, Window
+from pyspark.sql import Column, DataFrame
 from pyspark.sql import functions as F
 
 SKETCH_TYPE = "map<int,bigint>"
@@ -86,18 +86,6 @@ def merge_count_maps_agg(col: Column, key_type: str = "int") -> Column:
     return merge_count_maps(F.collect_list(col), key_type)
 
 
-def sum_count_maps_by(df: DataFrame, group_cols: Sequence[str], map_col: str, out_col: str) -> DataFrame:
-    """Per group of ``group_cols``: the key-wise sum of ``map_col`` over the group's rows, as
-    ``out_col``. Null maps are skipped; a group whose maps are all null or empty has no row.
-
-    What ``merge_count_maps_agg`` computes, as exploded (key, count) rows and a linear sum: a
-    fold of map merges over a large group is interpreted element by element and re-builds the
-    accumulated map at every step."""
-    entries = df.select(*group_cols, F.explode(map_col).alias("_key", "_n"))
-    return (entries.groupBy(*group_cols, "_key").agg(F.sum("_n").alias("_n"))
-            .groupBy(*group_cols).agg(F.map_from_entries(F.collect_list(F.struct("_key", "_n"))).alias(out_col)))
-
-
 def count_map_total(counts: Column) -> Column:
     return F.aggregate(F.map_values(counts), F.lit(0).cast("long"), lambda acc, c: acc + c)
 
@@ -135,33 +123,3 @@ def sketch_quantiles(sketch: Column, qs: Sequence[float], spec: SketchSpec) -> C
 def sketch_quantile(sketch: Column, q: float, spec: SketchSpec) -> Column:
     """The q-quantile of a sketch (see ``sketch_quantiles``); null if empty."""
     return sketch_quantiles(sketch, [q], spec)["q0"]
-
-
-def sketch_quantiles_by(buckets_df: DataFrame, group_cols: Sequence[str], bucket_col: str,
-                        count_cols: Mapping[str, str], qs: Sequence[float], spec: SketchSpec) -> DataFrame:
-    """Per group of ``group_cols``: for every ``name -> count column`` of ``count_cols``, a
-    struct<q0, q1, ...> of the ``qs`` quantiles of the sketch whose bucket counts that column
-    holds (one row per bucket); the same rule as ``sketch_quantiles``, and null fields when
-    the counts are all zero or null.
-
-    The sketch as rows instead of a map: a running sum over the buckets in order and one
-    aggregation, all Spark built-ins. Folding over a map column is a higher-order function
-    that Spark interprets element by element (docs/features.md, "What the sketches cost")."""
-    order = Window.partitionBy(*group_cols).orderBy(bucket_col)
-    running = order.rowsBetween(Window.unboundedPreceding, Window.currentRow)
-    whole = order.rowsBetween(Window.unboundedPreceding, Window.unboundedFollowing)
-    counts = {name: F.greatest(F.coalesce(F.col(col), F.lit(0)), F.lit(0)).cast("long")
-              for name, col in count_cols.items()}
-    ranked = buckets_df.select(
-        *group_cols, bucket_col, *[n.alias(f"_count_{name}") for name, n in counts.items()],
-        *[F.sum(n).over(running).alias(f"_cum_{name}") for name, n in counts.items()],
-        *[F.sum(n).over(whole).alias(f"_total_{name}") for name, n in counts.items()])
-    aggs = []
-    for name in count_cols:
-        count, cum, total = F.col(f"_count_{name}"), F.col(f"_cum_{name}"), F.col(f"_total_{name}")
-        first_past = [F.min(F.when((count > 0) & (cum > F.floor(F.lit(float(q)) * (total - F.lit(1)))),
-                                   F.col(bucket_col)))
-                      for q in qs]
-        aggs.append(F.struct(*[sketch_bucket_value(idx, spec).alias(f"q{i}") for i, idx in enumerate(first_past)])
-                    .alias(name))
-    return ranked.groupBy(*group_cols).agg(*aggs)

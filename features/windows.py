@@ -1,8 +1,8 @@
 """Window features as of each day, computed from daily aggregates only.
 
 For an as-of day ``a`` a window of n days covers event days (a-n, a]. The 1/7/28-day
-windows are sums of at most 28 daily rows per entity, whatever the history length; their
-quantiles and confusion counts are sums of the daily sketches' and count maps' entries. All-time sums and the exponentially weighted gold counts are carried
+windows are sums (and sketch merges) of at most 28 daily rows per entity, whatever the
+history length. All-time sums and the exponentially weighted gold counts are carried
 forward from the previous published as-of day (the *anchor*):
 
     all(a) = all(anchor) + sum of daily rows in (anchor, a]
@@ -23,7 +23,7 @@ from pyspark.sql import functions as F
 from features.config import MAX_WINDOW_DAYS, WINDOW_DAYS, FeatureParams
 from features.confusion import balanced_accuracy, queue_labels, smoothed_confusion
 from features.labeler_daily import feature_ts_after
-from features.sketch import SketchSpec, empty_count_map, sketch_quantiles_by, sum_count_maps_by
+from features.sketch import SketchSpec, empty_count_map, merge_count_maps, sketch_quantiles
 from features.stats import beta_lower_bound, beta_posterior_mean, decay_weight, safe_ratio
 from schemas.features import (
     ALL_TIME,
@@ -45,9 +45,8 @@ def _days_between(later: Column, earlier: Column) -> Column:
 
 def window_sums(daily_df: DataFrame, as_of_df: DataFrame, keys: Sequence[str], anchor: date,
                 params: FeatureParams, *, with_confusion: bool = False) -> DataFrame:
-    """Per (keys, as_of_date): 1/7/28-day sums, active days and active-seconds quantiles
-    (``window_sketch_quantiles``), plus the sums over (anchor, as_of_date] that the all-time
-    and EW carry add to the anchor's values.
+    """Per (keys, as_of_date): 1/7/28-day sums, active days and merged sketches, plus the sums
+    over (anchor, as_of_date] that the all-time and EW carry add to the anchor's values.
 
     ``daily_df``: a daily aggregates table (keys, event_date, measures, active_seconds_sketch
     [, gold_confusion_counts]) holding at least event days (first as-of - 28, last as-of]."""
@@ -64,42 +63,17 @@ def window_sums(daily_df: DataFrame, as_of_df: DataFrame, keys: Sequence[str], a
         inside = d > F.date_sub(a, n)
         aggs += [F.sum(F.when(inside, F.col(m))).alias(f"{m}_{suffix}") for m in SUM_MEASURE_NAMES]
         aggs.append(F.count(F.when(inside, F.lit(1))).alias(f"active_days_{suffix}"))
+        aggs.append(merge_count_maps(F.collect_list(F.when(inside, F.col("active_seconds_sketch"))))
+                    .alias(f"active_seconds_sketch_{suffix}"))
     aggs += [F.sum(F.when(since, F.col(m))).alias(f"{m}_since") for m in SUM_MEASURE_NAMES]
     aggs.append(F.count(F.when(since, F.lit(1))).alias("active_days_since"))
     aggs.append(F.sum(F.when(since, F.col("gold_n") * weight)).alias("ew_gold_n_since"))
     aggs.append(F.sum(F.when(since, F.col("gold_correct") * weight)).alias("ew_gold_correct_since"))
-    sums = joined.groupBy(*keys, "as_of_date").agg(*aggs)
-    quantiles = window_sketch_quantiles(daily_df, as_of_df, keys, params)
-    out = sums.join(quantiles, on=[*keys, "as_of_date"], how="left")
-    if with_confusion:  # null where no gold in 28 days: with_carry makes it an empty map
-        inside_28 = daily_df.join(as_of_df, on=(d <= a) & (d > F.date_sub(a, WINDOW_DAYS["28d"])), how="inner")
-        confusion = sum_count_maps_by(inside_28, [*keys, "as_of_date"], "gold_confusion_counts",
-                                      "gold_confusion_counts_28d")
-        out = out.join(confusion, on=[*keys, "as_of_date"], how="left")
-    return out
-
-
-_QUANTILES = "_active_seconds_quantiles_"
-
-
-def window_sketch_quantiles(daily_df: DataFrame, as_of_df: DataFrame, keys: Sequence[str],
-                            params: FeatureParams) -> DataFrame:
-    """Per (keys, as_of_date) with active seconds in the 28 days: a struct<q0 = p50, q1 = p90>
-    per 1/7/28-day window (``_active_seconds_quantiles_<window>``) of the window's sketch.
-
-    The window sketches are never built as maps: the daily sketches are exploded to
-    (bucket, count) rows, counts are summed per bucket and window in one linear aggregation,
-    and the quantiles come from a running sum (``sketch_quantiles_by``). Same figures as
-    merging the daily maps and folding over the merged map, without the higher-order
-    functions that cost most of this step when Spark interpreted them."""
-    spec = SketchSpec(params.sketch_relative_accuracy, params.sketch_min_value)
-    a, d = F.col("as_of_date"), F.col("event_date")
-    buckets = daily_df.select(*keys, "event_date", F.explode("active_seconds_sketch").alias("_bucket", "_n"))
-    joined = buckets.join(as_of_df, on=(d <= a) & (d > F.date_sub(a, MAX_WINDOW_DAYS)), how="inner")
-    per_bucket = joined.groupBy(*keys, "as_of_date", "_bucket").agg(
-        *[F.sum(F.when(d > F.date_sub(a, n), F.col("_n"))).alias(f"_n_{s}") for s, n in WINDOW_DAYS.items()])
-    return sketch_quantiles_by(per_bucket, [*keys, "as_of_date"], "_bucket",
-                               {f"{_QUANTILES}{s}": f"_n_{s}" for s in WINDOW_DAYS}, (0.5, 0.9), spec)
+    if with_confusion:
+        inside_28 = d > F.date_sub(a, WINDOW_DAYS["28d"])
+        aggs.append(merge_count_maps(F.collect_list(F.when(inside_28, F.col("gold_confusion_counts"))), "string")
+                    .alias("gold_confusion_counts_28d"))
+    return joined.groupBy(*keys, "as_of_date").agg(*aggs)
 
 
 def _add(prev: Column, new: Column, nullable: bool) -> Column:
@@ -127,7 +101,8 @@ def with_carry(sums_df: DataFrame, anchor_df: DataFrame | None, keys: Sequence[s
             col = F.col(f"{m}_{suffix}")
             out.append((col if m in NULLABLE_MEASURES else F.coalesce(col, F.lit(0))).alias(f"{m}_{suffix}"))
         out.append(F.coalesce(F.col(f"active_days_{suffix}"), F.lit(0)).alias(f"active_days_{suffix}"))
-        out.append(F.col(f"{_QUANTILES}{suffix}"))  # null: no active seconds in the window
+        out.append(F.coalesce(F.col(f"active_seconds_sketch_{suffix}"), empty_count_map())
+                   .alias(f"active_seconds_sketch_{suffix}"))
     for m in SUM_MEASURE_NAMES:
         out.append(_add(F.col(f"_prev_{m}_{ALL_TIME}"), F.col(f"{m}_since"), m in NULLABLE_MEASURES)
                    .alias(f"{m}_{ALL_TIME}"))
@@ -155,16 +130,24 @@ def queue_gold_priors(labeler_queue_df: DataFrame) -> DataFrame:
     for suffix in WINDOW_SUFFIXES:
         aggs.append(_laplace(F.sum(f"gold_correct_{suffix}"), F.sum(f"gold_n_{suffix}")).alias(f"_prior_{suffix}"))
     aggs.append(_laplace(F.sum("ew_gold_correct"), F.sum("ew_gold_n")).alias("_prior_ew"))
-    keys = ["queue", "as_of_date"]
-    pooled = sum_count_maps_by(labeler_queue_df, keys, "gold_confusion_counts_28d", "_pooled_confusion_28d")
-    return (labeler_queue_df.groupBy(*keys).agg(*aggs).join(pooled, on=keys, how="left")
-            .withColumn("_pooled_confusion_28d",
-                        F.coalesce(F.col("_pooled_confusion_28d"), empty_count_map("string"))))
+    aggs.append(merge_count_maps(F.collect_list("gold_confusion_counts_28d"), "string").alias("_pooled_confusion_28d"))
+    return labeler_queue_df.groupBy("queue", "as_of_date").agg(*aggs)
+
+
+_QUANTILES = "_active_seconds_quantiles_"
+
+
+def with_sketch_quantiles(df: DataFrame, params: FeatureParams) -> DataFrame:
+    """Adds, per window, a struct of the p50 and p90 of its active-seconds sketch (one fold for
+    both) for ``window_rate_columns``. A projection of its own, read by the next one."""
+    spec = SketchSpec(params.sketch_relative_accuracy, params.sketch_min_value)
+    return df.select("*", *[sketch_quantiles(F.col(f"active_seconds_sketch_{s}"), (0.5, 0.9), spec)
+                            .alias(f"{_QUANTILES}{s}") for s in WINDOW_SUFFIXES if s != ALL_TIME])
 
 
 def window_rate_columns(params: FeatureParams) -> list[Column]:
     """Rates, ratios and quantiles of every window from its sums; gold priors from ``_prior_<suffix>``;
-    quantiles from the structs of ``window_sketch_quantiles``."""
+    quantiles from the structs of ``with_sketch_quantiles``."""
     k = params.gold_prior_strength
     out: list[Column] = []
     for s in WINDOW_SUFFIXES:
@@ -182,7 +165,7 @@ def window_rate_columns(params: FeatureParams) -> list[Column]:
             safe_ratio(c("judgments"), c("active_seconds") / F.lit(3600.0)).alias(f"throughput_per_active_hour_{s}"),
             safe_ratio(c("labor_cost"), c("accepted_n")).alias(f"cost_per_accepted_label_{s}"),
         ]
-        if s != ALL_TIME:  # from window_sketch_quantiles
+        if s != ALL_TIME:  # from with_sketch_quantiles
             out += [F.col(f"{_QUANTILES}{s}.q0").alias(f"active_seconds_p50_{s}"),
                     F.col(f"{_QUANTILES}{s}.q1").alias(f"active_seconds_p90_{s}")]
     out.append(beta_posterior_mean(F.col("ew_gold_correct"), F.col("ew_gold_n"), F.col("_prior_ew"), k)
@@ -199,7 +182,7 @@ def labeler_queue_features(lq_carried_df: DataFrame, queue_priors_df: DataFrame,
     confusion = smoothed_confusion(F.col("gold_confusion_counts_28d"), F.col("_pooled_confusion_28d"), labels,
                                    params.confusion_prior_strength)
     return (
-        lq_carried_df.join(queue_priors_df, on=["queue", "as_of_date"], how="left")
+        with_sketch_quantiles(lq_carried_df.join(queue_priors_df, on=["queue", "as_of_date"], how="left"), params)
         .select("*", *window_rate_columns(params), confusion.alias("gold_confusion_28d"),
                 feature_ts_after(F.col("as_of_date")).alias("feature_ts"))
         .select("*", balanced_accuracy(F.col("gold_confusion_28d")).alias("gold_balanced_accuracy_28d"))
@@ -239,8 +222,8 @@ def labeler_features(labeler_carried_df: DataFrame, lq_features_df: DataFrame, q
     tenure = roster_df.select("labeler_id", F.col("day").alias("as_of_date"),
                               F.datediff(F.col("day"), F.col("hired_at")).cast("int").alias("tenure_days"))
     return (
-        labeler_carried_df.join(priors, on=["labeler_id", "as_of_date"], how="left")
-        .join(tenure, on=["labeler_id", "as_of_date"], how="left")
+        with_sketch_quantiles(labeler_carried_df.join(priors, on=["labeler_id", "as_of_date"], how="left")
+                              .join(tenure, on=["labeler_id", "as_of_date"], how="left"), params)
         .select("*", *window_rate_columns(params), feature_ts_after(F.col("as_of_date")).alias("feature_ts"))
         .withColumn("queues_28d", F.coalesce(F.col("queues_28d"), F.lit(0)))
         .select(*LABELER_FEATURES.columns)

@@ -15,7 +15,6 @@ from features.sketch import (
     sketch_by,
     sketch_quantile,
     sketch_quantiles,
-    sketch_quantiles_by,
 )
 from features.stats import (
     beta_lower_bound,
@@ -127,26 +126,3 @@ def test_one_fold_gives_every_quantile_and_nulls_for_empty_sketches(spark):
         assert got["a"][f"q{i}"] == pytest.approx(exact, rel=SPEC.relative_accuracy)
     for k in ("empty", "null", "zeros"):
         assert got[k] is None or all(v is None for v in got[k]), k
-
-
-def test_quantiles_from_bucket_rows_equal_the_fold_over_the_map(spark):
-    """``sketch_quantiles_by`` (the window tables' path: one row per bucket, a running sum)
-    gives what ``sketch_quantiles`` gives on the same sketch as a map, for two count columns
-    of one group; a column of zero / null counts gives null quantiles."""
-    rng = np.random.default_rng(12)
-    rows = [("a", float(v)) for v in rng.lognormal(2.5, 1.2, 777)] + [("b", float(v)) for v in rng.exponential(5, 3)]
-    sketches = sketch_by(spark.createDataFrame(rows, "k string, v double"), ["k"], "v", "s", SPEC)
-    qs = (0.5, 0.9, 0.0, 1.0)
-    folded = {r["k"]: r["q"] for r in sketches.select("k", sketch_quantiles(F.col("s"), qs, SPEC).alias("q")).collect()}
-    buckets = sketches.select("k", F.explode("s").alias("bucket", "n")).select(
-        "k", "bucket", "n", F.when(F.col("bucket") % 2 == 0, F.col("n")).alias("even"),
-        F.when(F.col("bucket") % 2 == 0, F.lit(0)).cast("long").alias("none"))
-    got = {r["k"]: r for r in sketch_quantiles_by(buckets, ["k"], "bucket", {"all": "n", "even": "even", "none": "none"},
-                                                  qs, SPEC).collect()}
-    assert set(got) == {"a", "b"}
-    for k in ("a", "b"):
-        assert got[k]["all"] == folded[k]
-        assert all(v is None for v in got[k]["none"])
-    evens = sketches.select("k", F.map_filter("s", lambda b, _n: b % 2 == 0).alias("s"))
-    folded_even = {r["k"]: r["q"] for r in evens.select("k", sketch_quantiles(F.col("s"), qs, SPEC).alias("q")).collect()}
-    assert got["a"]["even"] == folded_even["a"]
