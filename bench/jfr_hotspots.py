@@ -27,7 +27,7 @@ MARKERS: dict[str, tuple[str, ...]] = {
     "higher-order functions (interpreted)": ("ArrayAggregate", "MapZipWith", "ArrayTransform", "ArrayFilter",
                                              "MapFilter"),
     "SQLConf.get per value (Spark 4.2 types framework)": ("TypeOps$.apply",),
-    "System.getenv from isTesting": ("ProcessEnvironment",),
+    "System.getenv": ("ProcessEnvironment",),
     "object aggregation (collect_list & co)": ("ObjectAggregationIterator",),
     "in-memory cache column compression": ("CompressibleColumnBuilder",),
     "map lookups (interpreted)": ("GetMapValue",),

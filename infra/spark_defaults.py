@@ -38,9 +38,10 @@ SMALL_MACHINE_CONF: dict[str, str] = {
     "spark.sql.codegen.cache.maxEntries": "2000",
     "spark.driver.memory": "4g",
     # Spark 4.2's types framework (TIME type only) asks SQLConf.get - on an executor a new
-    # ReadOnlySQLConf and, unless this is set, a System.getenv - for every value that
-    # interpreted code reads (map lookups, higher-order functions, aggregation buffers): 5 % of
-    # the feature build's executor samples (JFR, docs/runtime.md). labelops has no TIME column.
+    # ReadOnlySQLConf and, unless this is set, a System.getenv for this flag's default - for
+    # every value that interpreted code reads (map lookups, higher-order functions, aggregation
+    # buffers). Set, the getenv goes: 4.5 % of the feature build's task-thread samples (JFR,
+    # docs/runtime.md "Fourth pass"); the ReadOnlySQLConf stays. labelops has no TIME column.
     "spark.sql.types.framework.enabled": "false",
 }
 
