@@ -10,7 +10,13 @@ from pathlib import Path
 
 # Spark's own JVM log: warnings only (see the file); labelops logs its progress from Python.
 LOG4J2_FILE = Path(__file__).resolve().parent / "log4j2.properties"
-DRIVER_JAVA_OPTIONS = f"-Duser.timezone=UTC -Dlog4j2.configurationFile=file:{LOG4J2_FILE}"
+# The driver JVM (in local mode also the executor) collects garbage with the throughput
+# collector: labelops' jobs are batch work on a few-GB heap, where G1's write barriers and
+# concurrent marking cost CPU the 2 cores need for tasks and the JIT. Measured on 3 demo days in
+# one session (bench/pipeline_day.py --days 3 --rounds 0, alternated): 420 / 392 s with G1,
+# 352 / 354 s with -XX:+UseParallelGC (docs/runtime.md, "Fifth pass").
+DRIVER_GC_OPTIONS = "-XX:+UseParallelGC"
+DRIVER_JAVA_OPTIONS = f"-Duser.timezone=UTC -Dlog4j2.configurationFile=file:{LOG4J2_FILE} {DRIVER_GC_OPTIONS}"
 
 DELTA_CONF: dict[str, str] = {
     "spark.sql.extensions": "io.delta.sql.DeltaSparkSessionExtension",

@@ -1,0 +1,27 @@
+"""The JVM settings of infra/spark_defaults.py reach both ways a driver starts.
+
+The throughput collector is a measured speed setting (docs/runtime.md, "Fifth pass"): if a
+refactor of the session builder or of the spark-submit properties file dropped it, nothing
+else would fail - only every demo day would get slower.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from infra.delta_jars import write_spark_defaults
+from infra.spark_defaults import DRIVER_GC_OPTIONS
+
+
+def test_session_driver_runs_the_parallel_collector(spark):
+    beans = spark.sparkContext._jvm.java.lang.management.ManagementFactory.getGarbageCollectorMXBeans()
+    names = {beans.get(i).getName() for i in range(beans.size())}
+    assert DRIVER_GC_OPTIONS == "-XX:+UseParallelGC"
+    # HotSpot names the Parallel collector's young and old generation beans like this; G1's are "G1 ..."
+    assert names == {"PS Scavenge", "PS MarkSweep"}, names
+
+
+def test_spark_submit_properties_carry_the_driver_gc_option(tmp_path: Path):
+    conf = write_spark_defaults(["/jars/a.jar"], dest=tmp_path / "spark-defaults.conf").read_text()
+    driver = [line for line in conf.splitlines() if line.startswith("spark.driver.extraJavaOptions ")]
+    assert len(driver) == 1 and DRIVER_GC_OPTIONS in driver[0].split()
