@@ -20,6 +20,7 @@ from features import windows as win
 from features.config import FeatureParams
 from features.roster import roster_by_day
 from features.sketch import SketchSpec
+from infra.checkpoints import release
 from schemas import features as contracts
 
 
@@ -49,10 +50,10 @@ class FeatureBuild:
         return [(df, by_name[name]) for name, df in self.tables.items()]
 
     def release(self) -> None:
-        """Drop the materialised intermediates (local checkpoints are otherwise freed when the
-        driver garbage-collects them)."""
+        """Drop the materialised intermediates' blocks (``df.unpersist()`` alone does not free a
+        local checkpoint: see ``infra.checkpoints``)."""
         for df in self.cached:
-            df.unpersist()
+            release(df)
         self.cached.clear()
 
 

@@ -25,3 +25,31 @@ def test_spark_submit_properties_carry_the_driver_gc_option(tmp_path: Path):
     conf = write_spark_defaults(["/jars/a.jar"], dest=tmp_path / "spark-defaults.conf").read_text()
     driver = [line for line in conf.splitlines() if line.startswith("spark.driver.extraJavaOptions ")]
     assert len(driver) == 1 and DRIVER_GC_OPTIONS in driver[0].split()
+
+
+def _persistent_rdd_ids(spark) -> set[int]:
+    rdds = spark.sparkContext._jsc.sc().getPersistentRDDs()
+    return {int(k) for k in spark.sparkContext._jvm.scala.jdk.javaapi.CollectionConverters.asJava(rdds.keySet())}
+
+
+def test_release_frees_a_local_checkpoint_that_unpersist_leaves_behind(spark):
+    from infra.checkpoints import release
+
+    before = _persistent_rdd_ids(spark)
+    df = spark.range(1000).selectExpr("id", "id * 2 AS twice").localCheckpoint(eager=True)
+    held = _persistent_rdd_ids(spark) - before
+    assert len(held) == 1                               # the checkpointed blocks
+    df.unpersist()
+    assert _persistent_rdd_ids(spark) - before == held  # Spark's unpersist does not free them
+    release(df)
+    assert _persistent_rdd_ids(spark) - before == set()
+
+
+def test_release_of_a_plain_or_cached_frame_is_an_unpersist(spark):
+    from infra.checkpoints import release
+
+    df = spark.range(10).persist()
+    assert df.count() == 10 and df.is_cached
+    release(df)
+    assert not df.is_cached
+    release(spark.range(3))  # never persisted: nothing to do, no error

@@ -18,6 +18,7 @@ import pandas as pd
 from pyspark.sql import DataFrame, SparkSession
 from pyspark.sql import functions as F
 
+from infra.checkpoints import release
 from scoring.allocation.candidates import candidate_pairs, pair_bound
 from scoring.allocation.config import (
     DEFAULT_WINDOW_HOURS,
@@ -137,7 +138,7 @@ def allocate(spark: SparkSession, inputs: AllocationInputs, settings: Allocation
                                             compare_greedy=False, max_exact_pairs=0)
         per_queue = plan_metrics(with_capacity, {"policy": result.matched,
                                                  "random": random_plan.matched}).toPandas()
-        random_plan.matched.unpersist()
+        release(random_plan.matched)  # a local checkpoint: unpersist() alone keeps its blocks
         objectives = _solver_objectives(result.matched, per_queue=settings.strategy != "global")
         metrics = _metrics_table(per_queue, objectives, result.upper_bound).assign(
             plan_date=settings.plan_date, strategy=settings.strategy,
