@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from infra.checkpoints import release
 from infra.delta_jars import write_spark_defaults
 from infra.spark_defaults import DRIVER_GC_OPTIONS
 
@@ -33,8 +34,6 @@ def _persistent_rdd_ids(spark) -> set[int]:
 
 
 def test_release_frees_a_local_checkpoint_that_unpersist_leaves_behind(spark):
-    from infra.checkpoints import release
-
     before = _persistent_rdd_ids(spark)
     df = spark.range(1000).selectExpr("id", "id * 2 AS twice").localCheckpoint(eager=True)
     held = _persistent_rdd_ids(spark) - before
@@ -46,8 +45,6 @@ def test_release_frees_a_local_checkpoint_that_unpersist_leaves_behind(spark):
 
 
 def test_release_of_a_plain_or_cached_frame_is_an_unpersist(spark):
-    from infra.checkpoints import release
-
     df = spark.range(10).persist()
     assert df.count() == 10 and df.is_cached
     release(df)
