@@ -120,18 +120,22 @@ def fetch(dest: Path | None = None) -> list[Path]:
 SPARK_DEFAULTS_FILE = Path(__file__).resolve().parent / "spark-defaults.conf"
 
 
+SUBMIT_TIME_KEYS = ("spark.sql.session.timeZone", "spark.sql.execution.arrow.pyspark.enabled",
+                    "spark.driver.extraJavaOptions", "spark.executor.extraJavaOptions",
+                    "spark.ui.showConsoleProgress")
+
+
 def write_spark_defaults(jars: list[str], dest: Path = SPARK_DEFAULTS_FILE) -> Path:
     """A properties file for hand-written spark-submit commands: Delta jars + confs + UTC."""
-    from infra.spark_defaults import DELTA_CONF, DRIVER_JAVA_OPTIONS
+    from infra.spark_defaults import DELTA_CONF, SMALL_MACHINE_CONF
 
     lines = ["# written by `make jars` (python -m infra.delta_jars); pass with --properties-file",
              f"spark.jars {','.join(jars)}"]
     lines += [f"{k} {v}" for k, v in DELTA_CONF.items()]
-    lines += ["spark.sql.session.timeZone UTC", "spark.sql.execution.arrow.pyspark.enabled true",
-              f"spark.pyspark.python {sys.executable}", f"spark.pyspark.driver.python {sys.executable}",
-              f"spark.driver.extraJavaOptions {DRIVER_JAVA_OPTIONS}",
-              "spark.executor.extraJavaOptions -Duser.timezone=UTC",
-              "spark.ui.showConsoleProgress false"]
+    lines += [f"spark.pyspark.python {sys.executable}", f"spark.pyspark.driver.python {sys.executable}"]
+    # What must hold from JVM start (JVM options) or before the job's session is built; the
+    # job's build_spark applies the rest of SMALL_MACHINE_CONF itself.
+    lines += [f"{k} {SMALL_MACHINE_CONF[k]}" for k in SUBMIT_TIME_KEYS]
     dest.write_text("\n".join(lines) + "\n")
     return dest
 
