@@ -59,7 +59,9 @@ $(JARS): $(INSTALLED) infra/delta_jars.py infra/spark_defaults.py
 $(AIRFLOW_DB): $(INSTALLED)
 	$(PY) -m infra.airflow_home
 
-setup: $(INSTALLED) $(JARS) $(AIRFLOW_DB) ## create .venv, install pinned deps, fetch Delta jars, prepare .airflow
+# The jar fetch (Maven) and the Airflow DB (SQLite migrations) need only the venv: side by side.
+setup: $(INSTALLED) ## create .venv, install pinned deps, fetch Delta jars, prepare .airflow
+	@$(MAKE) --no-print-directory -s -j2 $(JARS) $(AIRFLOW_DB)
 
 jars: $(JARS) ## fetch Delta jars from Maven Central into infra/jars
 
