@@ -109,7 +109,7 @@ class _Screen(Expectation):
 def _foldable(exp: Expectation) -> bool:
     if exp.severity != "error":
         return False
-    return exp.kind == "UnexpectedRowsExpectation" or exp.violations_query is not None
+    return exp.kind == "UnexpectedRowsExpectation" or exp.where is not None or exp.violations_query is not None
 
 
 def screening_suite(contract: TableContract) -> tuple[TableContract, list[Expectation]]:

@@ -7,6 +7,7 @@ importing a contract stays cheap and free of GX.
 
 from __future__ import annotations
 
+import math
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any, Literal
@@ -26,8 +27,10 @@ class Expectation:
     kwargs: dict[str, Any]
     severity: Severity = "error"
     note: str = ""
-    # For a row rule (UnexpectedRowsExpectation over ``SELECT ... FROM {batch} WHERE <where>``):
-    # the condition, so that a gate can screen all of a table's row rules in one query.
+    # A Spark SQL condition that a row meets exactly when it violates the rule: for a row rule
+    # (UnexpectedRowsExpectation over ``SELECT ... FROM {batch} WHERE <where>``) and for the
+    # column-value rules that GX decides row by row (not null, in set, between; without
+    # ``mostly``), so that a gate can screen all of a table's row rules in one query.
     where: str | None = None
     # For any other error rule: a query returning exactly the rows GX counts as violations
     # (``{batch}`` is the table), so that a gate can screen it with the SQL rules.
@@ -73,9 +76,32 @@ class TableContract:
 # --- terse constructors for the expectations used across contracts -------------------------
 
 
+def sql_literal(value: Any) -> str | None:
+    """``value`` as a Spark SQL literal, or None for a type this module does not render."""
+    if isinstance(value, bool):
+        return "TRUE" if value else "FALSE"
+    if isinstance(value, int):
+        return repr(value)
+    if isinstance(value, float) and math.isfinite(value):
+        return f"{value!r}D"  # a DOUBLE literal: 1.5 alone would be a DECIMAL
+    if isinstance(value, str):
+        return "'" + value.replace("\\", "\\\\").replace("'", "\\'") + "'"
+    return None
+
+
+def _column_rule_where(column: str, violated: str | None, mostly: float | None) -> str | None:
+    """The row condition of a GX column-value rule: GX skips null values (except in the
+    not-null rule, whose condition is the null itself); ``mostly`` tolerates some violating
+    rows, so such a rule is never screened."""
+    if violated is None or mostly is not None:
+        return None
+    return violated if violated == f"`{column}` IS NULL" else f"`{column}` IS NOT NULL AND NOT ({violated})"
+
+
 def not_null(*columns: str, severity: Severity = "error", mostly: float | None = None) -> list[Expectation]:
     extra = {"mostly": mostly} if mostly is not None else {}
-    return [Expectation("ExpectColumnValuesToNotBeNull", {"column": c, **extra}, severity) for c in columns]
+    return [Expectation("ExpectColumnValuesToNotBeNull", {"column": c, **extra}, severity,
+                        where=_column_rule_where(c, f"`{c}` IS NULL", mostly)) for c in columns]
 
 
 def unique(*columns: str, severity: Severity = "error") -> Expectation:
@@ -94,7 +120,10 @@ def unique(*columns: str, severity: Severity = "error") -> Expectation:
 
 def in_set(column: str, values: Sequence[Any], severity: Severity = "error", mostly: float | None = None) -> Expectation:
     extra = {"mostly": mostly} if mostly is not None else {}
-    return Expectation("ExpectColumnValuesToBeInSet", {"column": column, "value_set": list(values), **extra}, severity)
+    literals = [sql_literal(v) for v in values]
+    allowed = None if not literals or None in literals else f"`{column}` IN ({', '.join(literals)})"  # type: ignore[arg-type]
+    return Expectation("ExpectColumnValuesToBeInSet", {"column": column, "value_set": list(values), **extra}, severity,
+                       where=_column_rule_where(column, allowed, mostly))
 
 
 def between(
@@ -107,7 +136,12 @@ def between(
     kwargs: dict[str, Any] = {"column": column, "min_value": min_value, "max_value": max_value}
     if mostly is not None:
         kwargs["mostly"] = mostly
-    return Expectation("ExpectColumnValuesToBeBetween", kwargs, severity)
+    bounds = [(f"`{column}` >= ", sql_literal(min_value)) if min_value is not None else None,
+              (f"`{column}` <= ", sql_literal(max_value)) if max_value is not None else None]
+    bounds = [b for b in bounds if b is not None]
+    inside = None if not bounds or any(lit is None for _, lit in bounds) else " AND ".join(op + lit for op, lit in bounds)
+    return Expectation("ExpectColumnValuesToBeBetween", kwargs, severity,
+                       where=_column_rule_where(column, inside, mostly))
 
 
 def rows_between(min_value: int | None = None, max_value: int | None = None, severity: Severity = "error") -> Expectation:

@@ -10,7 +10,7 @@ from pyspark.sql.types import DoubleType, LongType, StringType, StructField, Str
 
 from jobs.quality import SCREEN_LABEL, QualityGate, screening_suite
 from schemas.allocation import no_rows
-from schemas.contract import Expectation, TableContract, not_null, unique
+from schemas.contract import Expectation, TableContract, between, in_set, not_null, unique
 from schemas.features import rows_where
 
 SCHEMA = StructType([StructField("id", StringType()), StructField("n", LongType()), StructField("rate", DoubleType())])
@@ -38,13 +38,13 @@ CONTRACT = TableContract(
 
 def test_screening_folds_error_sql_rules_and_keeps_the_rest():
     screened, folded = screening_suite(CONTRACT)
-    assert [e.note for e in folded] == ["n_non_negative", "rate_in_unit", "id_unique"]
+    assert [e.label for e in folded] == ["ExpectColumnValuesToNotBeNull(id)", *(
+        e.label for e in CONTRACT.expectations if e.note in ("n_non_negative", "rate_in_unit", "id_unique"))]
     labels = [e.label for e in screened.expectations]
     assert labels.count(SCREEN_LABEL) == 1
-    assert "ExpectColumnValuesToNotBeNull(id)" in labels  # not a SQL rule: untouched
     assert any(e.severity == "warn" and e.note == "rate_known" for e in screened.expectations)
     query = screened.expectations[-1].kwargs["unexpected_rows_query"]
-    assert "(n < 0) OR (rate < 0 OR rate > 1)" in query and "UNION ALL" in query
+    assert "(`id` IS NULL) OR (n < 0) OR (rate < 0 OR rate > 1)" in query and "UNION ALL" in query
 
 
 def test_one_sql_rule_is_not_screened():
@@ -94,13 +94,59 @@ KEYS_CONTRACT = TableContract(layer="ops", name="keys_probe", schema=KEYS_SCHEMA
 def test_screened_key_checks_decide_exactly_as_gx(spark, rows):
     """The uniqueness checks folded into the screen pass exactly when GX's own expectations do
     (a laxer screen would let duplicates through; a stricter one would re-run the suite)."""
-    df = spark.createDataFrame(rows, KEYS_SCHEMA)
+    assert_screen_decides_as_gx(spark, KEYS_CONTRACT, rows)
+
+VALUES_SCHEMA = StructType([StructField("s", StringType()), StructField("n", LongType()),
+                            StructField("x", DoubleType())])
+VALUES_CONTRACT = TableContract(
+    layer="ops", name="values_probe", schema=VALUES_SCHEMA, keys=("s",),
+    expectations=(*not_null("s", "x"), in_set("s", ["a", "o'k", "b\\c"]), between("n", 1, 3),
+                  between("x", 0.0, 1.5), between("n", None, 3), between("x", 0.25, None)),
+)
+
+
+@pytest.mark.parametrize(
+    "rows",
+    [
+        [("a", 1, 0.25), ("o'k", 3, 1.5), ("b\\c", None, 1.0)],  # clean, bounds inclusive, a null n
+        [(None, 1, 0.5)],  # null s: not-null fails, in-set ignores it
+        [("a", 1, None)],  # null x: not-null fails, the between rules ignore it
+        [("z", 2, 0.5)],  # not in the set
+        [("ok", 2, 0.5)],  # the quote matters
+        [("a", 0, 0.5), ("a", 4, 0.5)],  # n out of [1, 3]
+        [("a", 2, 1.5000001)],  # x just above 1.5
+        [("a", 2, 0.2)],  # x below the lower bound of the one-sided rule
+        [("a", 2, float("nan"))],  # NaN: Spark orders it above every number
+        [("a", 2, float("inf"))],
+    ],
+)
+def test_screened_value_rules_decide_exactly_as_gx(spark, rows):
+    """Not-null, in-set and between rules screened as row conditions pass exactly when GX's own
+    expectations do, null and NaN rows included."""
+    assert_screen_decides_as_gx(spark, VALUES_CONTRACT, rows)
+
+
+def assert_screen_decides_as_gx(spark, contract: TableContract, rows: list[tuple]) -> None:
+    """Every rule of ``contract`` is screened; the screen passes iff GX passes each rule alone;
+    the gate reports each rule as GX decides it (a failure still names its rule)."""
+    df = spark.createDataFrame(rows, contract.schema)
     gate = QualityGate(None)
-    screened, folded = screening_suite(KEYS_CONTRACT)
-    assert folded == list(KEYS_CONTRACT.expectations)
+    screened, folded = screening_suite(contract)
+    assert folded == list(contract.expectations)
     screen = gate._run(df, screened, "t", None, "BOOLEAN_ONLY").outcomes
     assert [o.expectation for o in screen] == [SCREEN_LABEL]
-    one_by_one = [gate._run(df, replace(KEYS_CONTRACT, expectations=(e,)), "t", None, "BOOLEAN_ONLY")
-                  .outcomes[0].success for e in KEYS_CONTRACT.expectations]
+    one_by_one = [gate._run(df, replace(contract, expectations=(e,)), "t", None, "BOOLEAN_ONLY")
+                  .outcomes[0].success for e in contract.expectations]
     assert screen[0].success == all(one_by_one)
-    assert gate.validate(df, KEYS_CONTRACT, run_id="t", logical_date=None).passed == all(one_by_one)
+    result = gate.validate(df, contract, run_id="t", logical_date=None)
+    assert result.passed == all(one_by_one)
+    expected = sorted(zip((e.label for e in contract.expectations), one_by_one, strict=True))
+    assert sorted((o.expectation, o.success) for o in result.outcomes) == expected  # GX may reorder
+
+
+def test_value_rules_with_mostly_or_unrenderable_values_are_not_screened():
+    assert not_null("s", mostly=0.5)[0].where is None
+    assert between("x", 0, 1, mostly=0.9).where is None
+    assert between("x").where is None
+    assert in_set("d", [object()]).where is None
+    assert between("x", 0.5, 2).where == "`x` IS NOT NULL AND NOT (`x` >= 0.5D AND `x` <= 2)"
