@@ -15,6 +15,9 @@ per labeler and queue) -> candidate pairs (bounded: <= top_k labelers per task) 
 - plan figures: expected (and true) accuracy, cost and on-time share of the plan vs a
   random assignment of the same pairs under the same capacities, and the best
   Pareto-sweep point whose cost is not above the random plan's.
+- with ``--floor``: identity pandas UDFs (no formulas) shipping 1 or all 10 inputs and
+  returning 1 double or the 7-field struct, timed the same way: the share of the pandas
+  UDF's time that is the JVM <-> Python Arrow round trip (``docs/allocation.md``, "Bench").
 
 Stage timings go to stderr; the last stdout line is one JSON object.
 """
@@ -27,7 +30,10 @@ import logging
 import os
 import sys
 import time
+from collections.abc import Iterator
 from pathlib import Path
+
+import pandas as pd  # module level: the UDFs' type hints are resolved in this module's globals
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
@@ -44,6 +50,8 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     p.add_argument("--repeats", type=int, default=3, help="timed runs per scorer (best is kept)")
     p.add_argument("--row-udf-sample", type=int, default=100_000, help="pairs scored by the row UDF")
     p.add_argument("--no-sweep", action="store_true", help="skip the Pareto sweep")
+    p.add_argument("--floor", action="store_true",
+                   help="also time identity pandas UDFs (the Arrow round trip without formulas)")
     p.add_argument("--master", default="local[2]")
     p.add_argument("--seed", type=int, default=11)
     return p.parse_args(argv)
@@ -58,6 +66,48 @@ def timed_write(df) -> float:
 
 def best_of(n: int, fn) -> float:
     return min(fn() for _ in range(n))
+
+
+def identity_udfs(input_columns: tuple[str, ...], output_columns: tuple[str, ...]) -> dict:
+    """Pandas UDFs that compute nothing: first input back as one double or as the output struct.
+
+    Timed against the scorers, they separate the Arrow round trip from the formulas."""
+    import numpy as np
+    from pyspark.sql import functions as F
+    from pyspark.sql.types import DoubleType, StructField, StructType
+
+    struct = StructType([StructField(c, DoubleType(), True) for c in output_columns])
+
+    def as_struct(first: pd.Series) -> pd.DataFrame:
+        values = first.to_numpy(dtype=np.float64)
+        return pd.DataFrame({c: values for c in output_columns})
+
+    @F.pandas_udf(DoubleType())  # type: ignore[call-overload]
+    def one_to_one(batches: Iterator[pd.Series]) -> Iterator[pd.Series]:
+        yield from batches
+
+    @F.pandas_udf(struct)  # type: ignore[call-overload]
+    def one_to_struct(batches: Iterator[pd.Series]) -> Iterator[pd.DataFrame]:
+        for first in batches:
+            yield as_struct(first)
+
+    @F.pandas_udf(DoubleType())  # type: ignore[call-overload]
+    def all_to_one(batches: Iterator[tuple[pd.Series, ...]]) -> Iterator[pd.Series]:
+        for cols in batches:
+            yield cols[0]
+
+    @F.pandas_udf(struct)  # type: ignore[call-overload]
+    def all_to_struct(batches: Iterator[tuple[pd.Series, ...]]) -> Iterator[pd.DataFrame]:
+        for cols in batches:
+            yield as_struct(cols[0])
+
+    first, every = [F.col(input_columns[0])], [F.col(c) for c in input_columns]
+    n_in, n_out = len(input_columns), len(output_columns)
+    # Struct results are unpacked into columns, as the scorers' results are.
+    return {"1_to_1": [one_to_one(*first).alias("value")],
+            f"1_to_{n_out}": [one_to_struct(*first).alias("s")],
+            f"{n_in}_to_1": [all_to_one(*every).alias("value")],
+            f"{n_in}_to_{n_out}": [all_to_struct(*every).alias("s")]}
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -139,6 +189,18 @@ def main(argv: list[str] | None = None) -> int:
         row_udf_over_udf_time=round((t_row / n_sample) / (t_udf / n), 2))
     log.info("scoring: pandas UDF %.2fs, built-ins %.2fs, row UDF %.2fs for %d pairs", t_udf, t_builtin,
              t_row, n_sample)
+    if args.floor:
+        from scoring.allocation.formulas import INPUT_COLUMNS
+
+        floor = {}
+        for name, columns in identity_udfs(INPUT_COLUMNS, COMPONENT_COLUMNS).items():
+            def timed(columns=columns) -> float:
+                out = pairs.select(*keys, *columns)
+                return timed_write(out.select(*keys, "s.*") if "s" in out.columns else out)
+            timed()
+            floor[name] = round(best_of(args.repeats, timed) / t_builtin, 3)
+        figures["identity_udf_over_builtin_time"] = floor
+        log.info("identity pandas UDFs (inputs_to_outputs: x built-ins): %s", floor)
 
     # --- matching -------------------------------------------------------------------------------
     scored = with_scores(pairs, window_h=args.window_hours).join(
