@@ -113,10 +113,11 @@ def _foldable(exp: Expectation) -> bool:
 
 
 def screening_suite(contract: TableContract) -> tuple[TableContract, list[Expectation]]:
-    """The contract with its error-severity SQL rules (GX UnexpectedRowsExpectation) and rules
-    that carry a ``violations_query`` (key uniqueness) folded into one screen: GX spends about
-    five Spark jobs on each SQL rule and a filtered count on each uniqueness check, whatever
-    their size; the fold pays for one count. Row rules (``Expectation.where``) become one ``WHERE c1 OR c2 ...`` (a row
+    """The contract with its error-severity SQL rules (GX UnexpectedRowsExpectation), column-value
+    rules with a row condition (not null, in set, between) and rules that carry a
+    ``violations_query`` (key uniqueness) folded into one screen: GX spends about five Spark
+    jobs on each SQL rule and a filtered count on each column-value or uniqueness check,
+    whatever their size; the fold pays for one count. Row conditions (``Expectation.where``) become one ``WHERE c1 OR c2 ...`` (a row
     violates the fold iff it violates some rule, in SQL's three-valued logic too); other
     queries, and the duplicate keys, are added with ``UNION ALL``. Returns the suite and the
     folded rules (empty when there is nothing to gain)."""
@@ -131,7 +132,7 @@ def screening_suite(contract: TableContract) -> tuple[TableContract, list[Expect
             branches.append(f"SELECT 1 AS violation FROM ({query})")
     screen = _Screen(SCREEN_KIND,
                      {"unexpected_rows_query": " UNION ALL ".join(branches),
-                      "description": "screen of the SQL rules and key checks: " + "; ".join(e.label for e in rules)},
+                      "description": "screen of the row rules, value rules and key checks: " + "; ".join(e.label for e in rules)},
                      "error", note="screen")
     kept = tuple(e for e in contract.expectations if e not in rules)
     return replace(contract, expectations=(*kept, screen)), rules
@@ -143,7 +144,7 @@ def _unfold(outcomes: list[Outcome], folded: list[Expectation]) -> list[Outcome]
     if len(out) == len(outcomes):
         return outcomes
     return out + [Outcome(expectation=e.label, severity=e.severity, success=True,
-                          observed="0 rows (screened with the table's other SQL rules and key checks in one query)") for e in folded]
+                          observed="0 rows (screened with the table's other row rules, value rules and key checks in one query)") for e in folded]
 
 
 _screen_class: type | None = None
@@ -205,7 +206,7 @@ class QualityGate:
     def validate(self, df: DataFrame, contract: TableContract, *, run_id: str,
                  logical_date: str | None) -> GateResult:
         """Run the contract's suite. A first pass asks GX only for pass/fail (about 3x cheaper
-        on Spark), with the error-severity SQL rules screened by one query (``screening_suite``);
+        on Spark), with the error-severity row, value and key rules screened by one query (``screening_suite``);
         only if something failed is the full suite re-run for counts and sample values."""
         t0 = time.monotonic()
         screened, folded = screening_suite(contract)

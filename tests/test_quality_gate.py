@@ -1,4 +1,4 @@
-"""The quality gate's screening pass: SQL rules folded into one query must decide exactly as the
+"""The quality gate's screening pass: row, value and key rules folded into one query must decide exactly as the
 rules one by one, and a failure must still name the rule that failed, with counts."""
 
 from __future__ import annotations
