@@ -89,19 +89,19 @@ def sql_literal(value: Any) -> str | None:
     return None
 
 
-def _column_rule_where(column: str, violated: str | None, mostly: float | None) -> str | None:
-    """The row condition of a GX column-value rule: GX skips null values (except in the
-    not-null rule, whose condition is the null itself); ``mostly`` tolerates some violating
-    rows, so such a rule is never screened."""
-    if violated is None or mostly is not None:
+def _value_rule_where(column: str, allowed: str | None, mostly: float | None) -> str | None:
+    """The row condition of a GX column-value rule whose valid values satisfy ``allowed``: GX
+    skips null values; ``mostly`` tolerates some violating rows, so such a rule is never
+    screened."""
+    if allowed is None or mostly is not None:
         return None
-    return violated if violated == f"`{column}` IS NULL" else f"`{column}` IS NOT NULL AND NOT ({violated})"
+    return f"`{column}` IS NOT NULL AND NOT ({allowed})"
 
 
 def not_null(*columns: str, severity: Severity = "error", mostly: float | None = None) -> list[Expectation]:
     extra = {"mostly": mostly} if mostly is not None else {}
     return [Expectation("ExpectColumnValuesToNotBeNull", {"column": c, **extra}, severity,
-                        where=_column_rule_where(c, f"`{c}` IS NULL", mostly)) for c in columns]
+                        where=f"`{c}` IS NULL" if mostly is None else None) for c in columns]
 
 
 def unique(*columns: str, severity: Severity = "error") -> Expectation:
@@ -123,7 +123,7 @@ def in_set(column: str, values: Sequence[Any], severity: Severity = "error", mos
     literals = [sql_literal(v) for v in values]
     allowed = None if not literals or None in literals else f"`{column}` IN ({', '.join(literals)})"  # type: ignore[arg-type]
     return Expectation("ExpectColumnValuesToBeInSet", {"column": column, "value_set": list(values), **extra}, severity,
-                       where=_column_rule_where(column, allowed, mostly))
+                       where=_value_rule_where(column, allowed, mostly))
 
 
 def between(
@@ -141,7 +141,7 @@ def between(
     bounds = [b for b in bounds if b is not None]
     inside = None if not bounds or any(lit is None for _, lit in bounds) else " AND ".join(op + lit for op, lit in bounds)
     return Expectation("ExpectColumnValuesToBeBetween", kwargs, severity,
-                       where=_column_rule_where(column, inside, mostly))
+                       where=_value_rule_where(column, inside, mostly))
 
 
 def rows_between(min_value: int | None = None, max_value: int | None = None, severity: Severity = "error") -> Expectation:
