@@ -136,10 +136,9 @@ def between(
     kwargs: dict[str, Any] = {"column": column, "min_value": min_value, "max_value": max_value}
     if mostly is not None:
         kwargs["mostly"] = mostly
-    bounds = [(f"`{column}` >= ", sql_literal(min_value)) if min_value is not None else None,
-              (f"`{column}` <= ", sql_literal(max_value)) if max_value is not None else None]
-    bounds = [b for b in bounds if b is not None]
-    inside = None if not bounds or any(lit is None for _, lit in bounds) else " AND ".join(op + lit for op, lit in bounds)
+    literals = {op: sql_literal(v) for op, v in ((">=", min_value), ("<=", max_value)) if v is not None}
+    renderable = literals and None not in literals.values()
+    inside = " AND ".join(f"`{column}` {op} {lit}" for op, lit in literals.items()) if renderable else None
     return Expectation("ExpectColumnValuesToBeBetween", kwargs, severity,
                        where=_value_rule_where(column, inside, mostly))
 

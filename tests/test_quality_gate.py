@@ -96,6 +96,7 @@ def test_screened_key_checks_decide_exactly_as_gx(spark, rows):
     (a laxer screen would let duplicates through; a stricter one would re-run the suite)."""
     assert_screen_decides_as_gx(spark, KEYS_CONTRACT, rows)
 
+
 VALUES_SCHEMA = StructType([StructField("s", StringType()), StructField("n", LongType()),
                             StructField("x", DoubleType())])
 VALUES_CONTRACT = TableContract(
