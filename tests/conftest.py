@@ -33,3 +33,25 @@ def lake(tmp_path) -> str:
     path = tmp_path / "lake"
     path.mkdir()
     return str(path)
+
+
+E2E_PIPELINE_MODULE = "test_pipeline_e2e.py"
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """The pipeline e2e runs last, so its background runs (fixture below) get the whole session."""
+    items.sort(key=lambda item: item.path.name == E2E_PIPELINE_MODULE)
+
+
+@pytest.fixture(scope="session", autouse=True)
+def e2e_pipeline(request, tmp_path_factory):
+    """Starts the pipeline e2e's runs at session start when that module is selected
+    (``tests/e2e_pipeline.py`` says why); None otherwise."""
+    if not any(item.path.name == E2E_PIPELINE_MODULE for item in request.session.items):
+        yield None
+        return
+    from e2e_pipeline import PipelineRuns
+
+    runs = PipelineRuns(tmp_path_factory.mktemp("e2e"), dict(os.environ)).start()
+    yield runs
+    runs.stop()

@@ -5,69 +5,23 @@ day (spark-submit) whose gate must stop the DAG without touching what was publis
 
 from __future__ import annotations
 
-import contextlib
-import io
 import json
-import logging
-import os
 import subprocess
-import sys
-from datetime import date
 from pathlib import Path
 
 import pytest
+from e2e_pipeline import BROKEN, DAYS
 from pyspark.sql import functions as F
 
-from experiments.synth import generate
-from jobs import cli
 from jobs.registry import DAILY
 
 pytestmark = pytest.mark.e2e
 
-REPO = Path(__file__).resolve().parent.parent
-LABELOPS = [sys.executable, "-m", "jobs.cli"]
-DAYS = ["2026-01-05", "2026-01-06", "2026-01-07"]
-BROKEN = "2026-01-08"
-
-
-def _labelops(*args: str, timeout: int = 1500) -> subprocess.CompletedProcess:
-    env = {**os.environ, "LABELOPS_LOG_LEVEL": "INFO"}
-    return subprocess.run([*LABELOPS, *args], capture_output=True, text=True, timeout=timeout, env=env, cwd=REPO)
-
-
-def _tables_json(lake: Path) -> subprocess.CompletedProcess:
-    """`labelops tables --lake L --json`, in-process on the test session (a subprocess would
-    start one more JVM just to list tables)."""
-    out = io.StringIO()
-    labelops_logger = logging.getLogger("labelops")
-    level = labelops_logger.level
-    try:
-        with contextlib.redirect_stdout(out):
-            code = cli.main(["tables", "--lake", str(lake), "--json"])
-    finally:
-        labelops_logger.setLevel(level)
-    return subprocess.CompletedProcess(["labelops", "tables"], code, out.getvalue(), "")
-
 
 @pytest.fixture(scope="module")
-def pipeline(spark, tmp_path_factory):
-    root = tmp_path_factory.mktemp("e2e")
-    raw, lake = root / "raw", root / "lake"
-    generate(raw, date(2026, 1, 5), days=4, seed=5, judgments_per_day=3000)
-    # Day 4's judgments export is garbage: most lines cut in half.
-    for f in (raw / "judgments" / f"dt={BROKEN}").glob("*.jsonl"):
-        lines = f.read_text().splitlines()
-        f.write_text("\n".join(line[: len(line) // 3] if i % 4 else line for i, line in enumerate(lines)) + "\n")
-    first = _labelops("pipeline", "--start", DAYS[0], "--raw", str(raw), "--lake", str(lake))
-    rest = _labelops("pipeline", "--start", DAYS[1], "--end", DAYS[-1], "--raw", str(raw), "--lake", str(lake),
-                     "--runner", "in-process")
-    good = subprocess.CompletedProcess(first.args, first.returncode or rest.returncode,
-                                       first.stdout + rest.stdout, first.stderr + rest.stderr)
-    tables_after_good = _tables_json(lake)
-    broken = _labelops("pipeline", "--start", BROKEN, "--raw", str(raw), "--lake", str(lake))
-    tables_after_broken = _tables_json(lake)
-    return {"raw": raw, "lake": lake, "good": good, "broken": broken,
-            "tables_good": tables_after_good, "tables_broken": tables_after_broken}
+def pipeline(e2e_pipeline):
+    """Every run happened in the background since the session started (conftest)."""
+    return {"raw": e2e_pipeline.raw, "lake": e2e_pipeline.lake, **e2e_pipeline.results()}
 
 
 def _tail(proc: subprocess.CompletedProcess) -> str:
