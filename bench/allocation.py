@@ -18,6 +18,10 @@ per labeler and queue) -> candidate pairs (bounded: <= top_k labelers per task) 
 - with ``--floor``: identity pandas UDFs (no formulas) shipping 1 or all 10 inputs and
   returning 1 double or the 7-field struct, timed the same way: the share of the pandas
   UDF's time that is the JVM <-> Python Arrow round trip (``docs/allocation.md``, "Bench").
+- with ``--gather``: a design the pipeline does not use yet - a pandas UDF that receives two
+  int32 codes per pair (task; labeler x queue), gathers the ten inputs from per-entity NumPy
+  arrays and returns the score alone - timed against the built-ins' score alone over the
+  same cached pairs (with the codes); its largest difference to the built-in score is printed.
 
 Stage timings go to stderr; the last stdout line is one JSON object.
 """
@@ -52,6 +56,8 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     p.add_argument("--no-sweep", action="store_true", help="skip the Pareto sweep")
     p.add_argument("--floor", action="store_true",
                    help="also time identity pandas UDFs (the Arrow round trip without formulas)")
+    p.add_argument("--gather", action="store_true",
+                   help="also time a score-only pandas UDF fed integer codes (not the pipeline's scorer)")
     p.add_argument("--master", default="local[2]")
     p.add_argument("--seed", type=int, default=11)
     return p.parse_args(argv)
@@ -108,6 +114,47 @@ def identity_udfs(input_columns: tuple[str, ...], output_columns: tuple[str, ...
             f"1_to_{n_out}": [one_to_struct(*first).alias("s")],
             f"{n_in}_to_1": [all_to_one(*every).alias("value")],
             f"{n_in}_to_{n_out}": [all_to_struct(*every).alias("s")]}
+
+
+TASK_INPUTS = ("confidence", "n_classes", "slack_h", "priority", "queue_idx")
+LABELER_QUEUE_INPUTS = ("skill_mean", "skill_lower", "handling_s", "hourly_cost", "load_ratio")
+
+
+def gather_scorer(spark, pairs, window_h: float):
+    """Pairs with int32 codes, and a score-only pandas UDF over the codes.
+
+    The task and labeler x queue inputs cross into Python once, as NumPy arrays in the UDF's
+    closure (~2 MB here), instead of once per pair; only the score crosses back."""
+    import numpy as np
+    from pyspark.sql import functions as F
+    from pyspark.sql.types import DoubleType
+
+    from scoring.allocation.config import weights_for
+    from scoring.allocation.formulas import NumpyOps, queue_params, score_components
+
+    entities = {}
+    for name, key, cols in (("t", ["task_id"], TASK_INPUTS),
+                            ("l", ["labeler_id", "queue_idx"], LABELER_QUEUE_INPUTS)):
+        table = pairs.select(*key, *(c for c in cols if c not in key)).distinct().toPandas()
+        if len(table) != len(table.drop_duplicates(key)):
+            raise ValueError(f"{cols} are not functions of {key} in these pairs")
+        table[f"{name}_code"] = np.arange(len(table), dtype=np.int32)
+        entities[name] = (key, table)
+    coded = pairs
+    for name, (key, table) in entities.items():
+        coded = coded.join(F.broadcast(spark.createDataFrame(table[[*key, f"{name}_code"]])), key)
+    arrays = {c: entities["t"][1][c].to_numpy() for c in TASK_INPUTS}
+    arrays_l = {c: entities["l"][1][c].to_numpy() for c in LABELER_QUEUE_INPUTS}
+    params = queue_params(weights_for())
+
+    @F.pandas_udf(DoubleType())  # type: ignore[call-overload]
+    def score_by_codes(batches: Iterator[tuple[pd.Series, pd.Series]]) -> Iterator[pd.Series]:
+        for t, lq in batches:
+            ti, li = t.to_numpy(), lq.to_numpy()
+            x = {c: a[ti] for c, a in arrays.items()} | {c: a[li] for c, a in arrays_l.items()}
+            yield pd.Series(np.asarray(score_components(NumpyOps, x, params, window_h)["score"], dtype=np.float64))
+
+    return coded, score_by_codes(F.col("t_code"), F.col("l_code")).alias("score")
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -201,6 +248,29 @@ def main(argv: list[str] | None = None) -> int:
             floor[name] = round(best_of(args.repeats, timed) / t_builtin, 3)
         figures["identity_udf_over_builtin_time"] = floor
         log.info("identity pandas UDFs (inputs_to_outputs: x built-ins): %s", floor)
+
+    if args.gather:
+        coded, gathered = gather_scorer(spark, pairs, args.window_hours)
+        coded = coded.persist()
+        coded.count()
+        builtin_score = with_scores_builtin(coded, window_h=args.window_hours).select(*keys, "score")
+        diff = coded.select(*keys, gathered.alias("g")).join(builtin_score, keys).agg(
+            F.max(F.abs(F.col("g") - F.col("score")))).first()[0]
+
+        def t_gather() -> float:
+            return timed_write(coded.select(*keys, gathered))
+
+        def t_builtin_score() -> float:
+            return timed_write(builtin_score)
+
+        t_gather()
+        t_g, t_b = best_of(args.repeats, t_gather), best_of(args.repeats, t_builtin_score)
+        coded.unpersist()
+        figures.update(gather_udf_s=round(t_g, 3), builtin_score_s=round(t_b, 3),
+                       gather_udf_over_builtin_score_time=round(t_g / t_b, 3),
+                       row_udf_over_gather_udf_time=round((t_row / n_sample) / (t_g / n), 2),
+                       gather_max_abs_diff=diff)
+        log.info("score-only: gather UDF %.3fs, built-ins %.3fs (max |diff| %.2e)", t_g, t_b, diff)
 
     # --- matching -------------------------------------------------------------------------------
     scored = with_scores(pairs, window_h=args.window_hours).join(
