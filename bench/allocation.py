@@ -130,7 +130,8 @@ def gather_scorer(spark, pairs, window_h: float):
     from pyspark.sql.types import DoubleType
 
     from scoring.allocation.config import weights_for
-    from scoring.allocation.formulas import NumpyOps, queue_params, score_components
+    from scoring.allocation.formulas import queue_params
+    from scoring.allocation.scorers import score_arrays
 
     entities = {}
     for name, key, cols in (("t", ["task_id"], TASK_INPUTS),
@@ -152,7 +153,7 @@ def gather_scorer(spark, pairs, window_h: float):
         for t, lq in batches:
             ti, li = t.to_numpy(), lq.to_numpy()
             x = {c: a[ti] for c, a in arrays.items()} | {c: a[li] for c, a in arrays_l.items()}
-            yield pd.Series(np.asarray(score_components(NumpyOps, x, params, window_h)["score"], dtype=np.float64))
+            yield pd.Series(score_arrays(x, params, window_h)["score"])
 
     return coded, score_by_codes(F.col("t_code"), F.col("l_code")).alias("score")
 

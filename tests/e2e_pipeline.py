@@ -12,6 +12,7 @@ the suite took 22.1 instead of 26.9 min (same machine, 2026-12-02; docs/runtime.
 
 from __future__ import annotations
 
+import contextlib
 import os
 import signal
 import subprocess
@@ -35,6 +36,12 @@ def write_exports(raw: Path) -> None:
     for f in (raw / "judgments" / f"dt={BROKEN}").glob("*.jsonl"):
         lines = f.read_text().splitlines()
         f.write_text("\n".join(line[: len(line) // 3] if i % 4 else line for i, line in enumerate(lines)) + "\n")
+
+
+def _kill_group(proc: subprocess.Popen) -> None:
+    """SIGKILL the run's process group; it may have exited between the check and the kill."""
+    with contextlib.suppress(ProcessLookupError):
+        os.killpg(proc.pid, signal.SIGKILL)
 
 
 class PipelineRuns:
@@ -68,7 +75,7 @@ class PipelineRuns:
         try:
             out, err = proc.communicate(timeout=TIMEOUT_S)
         except subprocess.TimeoutExpired:
-            os.killpg(proc.pid, signal.SIGKILL)
+            _kill_group(proc)
             out, err = proc.communicate()
         return subprocess.CompletedProcess(proc.args, proc.returncode, out, err)
 
@@ -105,5 +112,5 @@ class PipelineRuns:
             self._stopped = True
             for proc in self._procs:
                 if proc.poll() is None:
-                    os.killpg(proc.pid, signal.SIGKILL)
+                    _kill_group(proc)
         self._thread.join(timeout=30)
