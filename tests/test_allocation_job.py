@@ -83,6 +83,12 @@ def test_allocate_job_end_to_end_and_sweep(spark, lake, capsys) -> None:
     assert set(overall) == {"policy", "random"}
     assert overall["policy"]["assigned"] == len(rows)
     assert overall["policy"]["mean_expected_accuracy"] >= overall["random"]["mean_expected_accuracy"]
+    # the plan rows' components (computed from the codes after matching) and the report's sums
+    # (built-in expressions over every candidate pair) are the same formulas on the same pairs
+    assert sum(r["expected_accuracy"] for r in rows) == pytest.approx(
+        overall["policy"]["mean_expected_accuracy"] * len(rows), rel=1e-9)
+    assert sum(r["expected_cost"] for r in rows) == pytest.approx(overall["policy"]["total_expected_cost"], rel=1e-9)
+    assert sum(r["score"] for r in rows) == pytest.approx(overall["policy"]["objective"], rel=1e-9)
 
     capsys.readouterr()
     assert cli(["allocation", "sweep", "--lake", lake, "--date", DATE, "--window-hours", "24",

@@ -114,3 +114,76 @@ def test_spark_scorers_agree_with_each_other(spark) -> None:
             for other in others:
                 assert a[name] == pytest.approx(other[name], rel=1e-9, abs=1e-12), name
     assert df.select(F.count("*")).first()[0] == 40
+
+
+@pytest.fixture(scope="module")
+def small_instance(spark):
+    from scoring.allocation.synthetic import generate
+
+    syn = generate(n_labelers=30, n_tasks=300, seed=3, window_h=1.0)
+    return syn, syn.to_spark(spark)
+
+
+def _coded_pairs(syn, frames, open_tasks=None, skills=None):
+    from scoring.allocation.candidates import candidate_pairs
+    from scoring.allocation.coded import entity_codes
+
+    open_tasks = frames["open_tasks"] if open_tasks is None else open_tasks
+    skills = frames["skills"] if skills is None else skills
+    codes = entity_codes(open_tasks, frames["labelers"], skills, syn.window_start)
+    pairs = candidate_pairs(open_tasks, frames["labelers"], skills, frames["judged"], syn.window_start,
+                            top_k=5, codes=codes)
+    return codes, pairs
+
+
+def test_coded_scorer_agrees_with_the_built_ins_on_candidate_pairs(small_instance) -> None:
+    from chispa import assert_approx_df_equality
+
+    from scoring.allocation.candidates import candidate_pairs
+    from scoring.allocation.coded import (
+        PLAN_COMPONENTS,
+        with_coded_components,
+        with_coded_score,
+        with_load_ratios,
+    )
+    from scoring.allocation.scorers import with_scores_builtin
+
+    syn, frames = small_instance
+    codes, pairs = _coded_pairs(syn, frames)
+    pairs = pairs.persist()
+    entities = with_load_ratios(codes.inputs, pairs)
+    plain = candidate_pairs(frames["open_tasks"], frames["labelers"], frames["skills"], frames["judged"],
+                            syn.window_start, top_k=5)
+    keys = ["task_id", "labeler_id"]
+    cols = [*keys, *PLAN_COMPONENTS, "score"]
+    got = with_coded_components(with_coded_score(pairs, entities, window_h=1.0), entities, window_h=1.0)
+    want = with_scores_builtin(plain, window_h=1.0)
+    # the codes change nothing about which pairs exist
+    assert pairs.count() == plain.count() > 500
+    assert_approx_df_equality(got.select(*cols), want.select(*cols), 1e-12, ignore_row_order=True,
+                              ignore_nullable=True)
+    pairs.unpersist()
+
+
+def test_entity_codes_leave_out_an_unscorable_task_and_refuse_duplicate_skills(small_instance, caplog) -> None:
+    """A task whose queue is unknown has no queue index (null input): it gets no pairs and a
+    warning names it, instead of a NaN score. Two skill rows for one labeler x queue make the
+    labeler's inputs ambiguous: an error says so."""
+    from pyspark.sql import functions as F
+
+    from scoring.allocation.coded import entity_codes
+
+    syn, frames = small_instance
+    victim = frames["open_tasks"].select("task_id").orderBy("task_id").first()["task_id"]
+    tasks = frames["open_tasks"].withColumn(
+        "queue", F.when(F.col("task_id") == victim, F.lit("no_such_queue")).otherwise(F.col("queue")))
+    with caplog.at_level("WARNING", logger="labelops.allocation"):
+        codes, pairs = _coded_pairs(syn, frames, open_tasks=tasks)
+    assert "1 open tasks rows left out, null ['queue_idx']" in caplog.text and victim in caplog.text
+    assert pairs.where(F.col("task_id") == victim).count() == 0
+    assert pairs.select("task_id").distinct().count() > 200
+
+    one = frames["skills"].orderBy("labeler_id", "queue").limit(1)
+    skills = frames["skills"].unionByName(one.withColumn("skill_mean", F.col("skill_mean") * 0.5))
+    with pytest.raises(ValueError, match=r"labeler x queue skills: several rows for the same \('labeler_id', 'queue'\)"):
+        entity_codes(frames["open_tasks"], frames["labelers"], skills, syn.window_start)

@@ -16,6 +16,7 @@ would hand every task of a group the same K labelers and starve the rest).
 from __future__ import annotations
 
 from datetime import datetime
+from typing import TYPE_CHECKING
 
 from pyspark.sql import Column, DataFrame, Window
 from pyspark.sql import functions as F
@@ -29,6 +30,9 @@ from scoring.allocation.config import (
     SKILL_PRIOR_STRENGTH,
     TOP_K,
 )
+
+if TYPE_CHECKING:
+    from scoring.allocation.coded import EntityCodes
 
 OPEN_TASK_COLUMNS = ("task_id", "queue", "language", "priority", "deadline_at", "n_classes",
                      "labels_needed", "n_labels", "confidence")
@@ -101,6 +105,16 @@ def filter_servable_tasks(open_tasks_df: DataFrame) -> DataFrame:
     )
 
 
+def task_rows(open_tasks_df: DataFrame, window_start: datetime) -> DataFrame:
+    """Servable tasks with their task-level scoring inputs (slack_h, queue_idx added)."""
+    window_start_ts = F.lit(window_start).cast("timestamp")
+    slack_h = (F.unix_timestamp("deadline_at") - F.unix_timestamp(window_start_ts)) / 3600.0
+    return (filter_servable_tasks(open_tasks_df)
+            .withColumn("queue_idx", queue_idx_col(F.col("queue")).cast("int"))
+            # a task without a deadline is treated as 30 days away
+            .withColumn("slack_h", F.coalesce(slack_h, F.lit(24.0 * 30)).cast("double")))
+
+
 def labeler_queue_rows(labelers_df: DataFrame, skills_df: DataFrame) -> DataFrame:
     """One row per (labeler, certified queue, spoken language) with skill and handling filled."""
     require_columns(labelers_df, LABELER_COLUMNS, "labelers_df")
@@ -142,16 +156,23 @@ def with_buckets(labeler_rows_df: DataFrame, top_k: int) -> DataFrame:
 
 def candidate_pairs(open_tasks_df: DataFrame, labelers_df: DataFrame, skills_df: DataFrame,
                     already_judged_df: DataFrame, window_start: datetime,
-                    top_k: int = TOP_K) -> DataFrame:
+                    top_k: int = TOP_K, codes: EntityCodes | None = None) -> DataFrame:
     """Eligible (task, labeler) pairs, at most ``top_k`` per task, with every scoring input.
 
     Eligible: the labeler is certified for the task's queue, speaks its language, has
-    capacity in the window and has not judged (or skipped) the task before."""
+    capacity in the window and has not judged (or skipped) the task before. With ``codes``
+    (``coded.entity_codes`` of the same inputs) the pairs also carry ``t_code`` and ``l_code``,
+    joined on the (small) task and labeler tables before they are paired."""
     if top_k < 1:
         raise ValueError("top_k must be >= 1")
     require_columns(already_judged_df, JUDGED_COLUMNS, "already_judged_df")
-    tasks = filter_servable_tasks(open_tasks_df)
-    labelers = with_buckets(labeler_queue_rows(labelers_df, skills_df), top_k)
+    tasks = task_rows(open_tasks_df, window_start)
+    labeler_rows = labeler_queue_rows(labelers_df, skills_df)
+    if codes is not None:
+        tasks = tasks.join(F.broadcast(codes.tasks), on="task_id", how="inner")
+        labeler_rows = labeler_rows.join(F.broadcast(codes.labeler_queues), on=["labeler_id", "queue"],
+                                         how="inner")
+    labelers = with_buckets(labeler_rows, top_k)
     groups = labelers.select("queue", "language", "n_buckets").distinct()
     salt = F.lit(_BUCKET_SALT)
     tasks = (tasks.join(groups, on=["queue", "language"], how="inner")
@@ -161,8 +182,6 @@ def candidate_pairs(open_tasks_df: DataFrame, labelers_df: DataFrame, skills_df:
              .join(judged, on=["task_id", "labeler_id"], how="left_anti"))
     per_task = Window.partitionBy("task_id")
     per_labeler = Window.partitionBy("labeler_id")
-    window_start_ts = F.lit(window_start).cast("timestamp")
-    slack_h = (F.unix_timestamp("deadline_at") - F.unix_timestamp(window_start_ts)) / 3600.0
     return (
         pairs
         .withColumn("task_degree", F.count(F.lit(1)).over(per_task).cast("int"))
@@ -170,10 +189,7 @@ def candidate_pairs(open_tasks_df: DataFrame, labelers_df: DataFrame, skills_df:
         .withColumn("load_ratio",
                     F.sum(F.col("labels_needed") / F.col("task_degree")).over(per_labeler)
                     / F.col("capacity"))
-        .withColumn("queue_idx", queue_idx_col(F.col("queue")).cast("int"))
-        # a task without a deadline is treated as 30 days away
-        .withColumn("slack_h", F.coalesce(slack_h, F.lit(24.0 * 30)).cast("double"))
-        .select(*PAIR_COLUMNS)
+        .select(*PAIR_COLUMNS, *(["t_code", "l_code"] if codes is not None else []))
     )
 
 

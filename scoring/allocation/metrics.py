@@ -23,6 +23,8 @@ from pyspark.sql import Column, DataFrame
 from pyspark.sql import functions as F
 from pyspark.sql.types import DoubleType, LongType, StringType, StructField, StructType
 
+from scoring.allocation.scorers import with_components_builtin
+
 SUM_FIELDS = ("pairs", "tasks", "demand_labels", "capacity_labels", "assigned",
               "sum_expected_accuracy", "sum_true_accuracy", "sum_expected_cost", "sum_label_value",
               "sum_score", "on_time_numerator")
@@ -88,13 +90,20 @@ _METRIC_INPUTS = ("queue", "task_id", "labeler_id", "labels_needed", "expected_a
 
 
 def plan_metrics(scored_df: DataFrame, plans: Mapping[str, DataFrame],
-                 capacity: str = "queue_capacity") -> DataFrame:
+                 capacity: str = "queue_capacity", window_h: float | None = None) -> DataFrame:
     """Per (queue, policy) sums (``METRICS_SCHEMA``) for each plan in ``plans`` (policy name ->
     matched pairs), all drawn from the candidate pairs ``scored_df``.
 
     The same figures as ``summarize`` (which the Pareto sweep runs in pandas), in Spark built-in
     aggregations: one pass over the pairs sums every plan (plus one for the labelers'
-    capacities), so the job's candidate pairs (millions) never travel to Python just to be summed."""
+    capacities), so the job's candidate pairs (millions) never travel to Python just to be summed.
+    Pairs scored by the score alone (``coded.with_coded_score``) get the components the figures
+    need as built-in expressions of the same formulas, fused into that pass (needs ``window_h``)."""
+    missing = tuple(c for c in _METRIC_INPUTS if c not in scored_df.columns)
+    if missing:
+        if window_h is None:
+            raise ValueError(f"plan_metrics: the pairs lack {missing}; pass window_h to compute them")
+        scored_df = with_components_builtin(scored_df, missing, window_h=window_h)
     has_truth = "true_accuracy" in scored_df.columns
     names = list(plans)
     df = scored_df.select(*_METRIC_INPUTS, *(["true_accuracy"] if has_truth else []))

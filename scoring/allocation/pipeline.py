@@ -1,6 +1,7 @@
 """The allocation stage as one pure function: inputs in, plan and its figures out.
 
-    candidate_pairs -> score (pandas UDF) -> shared-capacity matching (per queue)
+    candidate_pairs -> entity codes -> score (pandas UDF over the codes)
+      -> shared-capacity matching (per queue) -> components of the planned pairs
       -> plan rows (ranks, weights, constraint columns) + expected figures vs random
 
 ``jobs/allocate.py`` wires it to tables; the Pareto command and the bench reuse the
@@ -20,6 +21,14 @@ from pyspark.sql import functions as F
 
 from infra.checkpoints import release
 from scoring.allocation.candidates import candidate_pairs, pair_bound
+from scoring.allocation.coded import (
+    CODE_COLUMNS,
+    EntityCodes,
+    entity_codes,
+    with_coded_components,
+    with_coded_score,
+    with_load_ratios,
+)
 from scoring.allocation.config import (
     DEFAULT_WINDOW_HOURS,
     MAX_EXACT_PAIRS,
@@ -28,16 +37,15 @@ from scoring.allocation.config import (
     Weights,
     weights_for,
 )
-from scoring.allocation.formulas import COMPONENT_COLUMNS
 from scoring.allocation.matching import relative_gap
 from scoring.allocation.metrics import plan_metrics, totals, with_random_scores, with_ratios
 from scoring.allocation.plan import build_plan, weights_df, with_constraint_columns
-from scoring.allocation.scorers import with_scores
 from scoring.allocation.shared_capacity import Strategy, match_shared_capacity
 
 log = logging.getLogger("labelops.allocation")
 
-PLAN_KEEP = ("queue", *COMPONENT_COLUMNS, "priority", "deadline_at")
+# what matching carries to the plan; the components are added after matching, from the codes
+PLAN_KEEP = ("queue", *CODE_COLUMNS, "priority", "deadline_at")
 
 
 @dataclass(frozen=True)
@@ -105,10 +113,22 @@ def _solver_objectives(matched: DataFrame, per_queue: bool) -> pd.DataFrame:
 def allocate(spark: SparkSession, inputs: AllocationInputs, settings: AllocationSettings,
              run_id: str) -> AllocationResult:
     """Plan the window: every step of the stage, returning the plan and its figures."""
+    codes = entity_codes(inputs.open_tasks, inputs.labelers, inputs.skills, settings.window_start)
     pairs = candidate_pairs(inputs.open_tasks, inputs.labelers, inputs.skills, inputs.already_judged,
-                            settings.window_start, top_k=settings.top_k)
-    scored = with_scores(pairs, settings.weights, settings.window_hours).persist()
-    n_pairs = scored.count()
+                            settings.window_start, top_k=settings.top_k, codes=codes).persist()
+    try:
+        return _allocate_pairs(spark, pairs, codes, inputs, settings, run_id)
+    finally:
+        pairs.unpersist()
+
+
+def _allocate_pairs(spark: SparkSession, pairs: DataFrame, codes: EntityCodes, inputs: AllocationInputs,
+                    settings: AllocationSettings, run_id: str) -> AllocationResult:
+    """Score, match and report the (persisted, coded) candidate pairs."""
+    n_pairs = pairs.count()
+    entities = with_load_ratios(codes.inputs, pairs)
+    # not persisted: each reader re-runs the UDF over the cached pairs (cheaper than caching twice)
+    scored = with_coded_score(pairs, entities, settings.weights, settings.window_hours)
     bound = pair_bound(inputs.open_tasks, inputs.labelers, settings.top_k).agg(
         F.sum("cross_product").alias("cross"), F.sum("bound").alias("bound"),
         F.sum(F.when(F.col("labelers") == 0, F.col("tasks")).otherwise(0)).alias("unservable")).first()
@@ -116,38 +136,37 @@ def allocate(spark: SparkSession, inputs: AllocationInputs, settings: Allocation
         "pairs": n_pairs, "pairs_bound": int(bound["bound"] or 0),
         "pairs_cross_product": int(bound["cross"] or 0),
         "tasks_without_eligible_labeler": int(bound["unservable"] or 0),
+        "entity_input_bytes": entities.nbytes,
     }
     log.info("allocation: %d candidate pairs (bound %d = tasks x min(labelers, top_k=%d); full "
              "eligible cross product %d)", n_pairs, stats["pairs_bound"], settings.top_k,
              stats["pairs_cross_product"])
-    try:
-        result = match_shared_capacity(scored, settings.strategy, keep=PLAN_KEEP,
-                                       max_exact_pairs=settings.max_exact_pairs)
-        split = result.capacity_split
-        with_capacity = (scored.join(F.broadcast(split), on=["labeler_id", "queue"], how="left") if split is not None
-                         else scored.withColumn("queue_capacity", F.col("capacity")))
-        plan = (build_plan(result.matched, weights=weights_df(spark, settings.weights),
-                           plan_date=settings.plan_date, window_start=settings.window_start,
-                           window_end=settings.window_end, run_id=run_id,
-                           policy_version=settings.policy_version)
-                .transform(with_constraint_columns, inputs.labelers, inputs.open_tasks,
-                           inputs.already_judged))
-        # Baseline: a random maximal assignment of the same pairs under the same shared
-        # capacities (greedy over random scores, one partition).
-        random_plan = match_shared_capacity(with_random_scores(scored, settings.random_seed), "global",
-                                            compare_greedy=False, max_exact_pairs=0)
-        per_queue = plan_metrics(with_capacity, {"policy": result.matched,
-                                                 "random": random_plan.matched}).toPandas()
-        release(random_plan.matched)  # a local checkpoint: unpersist() alone keeps its blocks
-        objectives = _solver_objectives(result.matched, per_queue=settings.strategy != "global")
-        metrics = _metrics_table(per_queue, objectives, result.upper_bound).assign(
-            plan_date=settings.plan_date, strategy=settings.strategy,
-            policy_version=settings.policy_version, run_id=run_id)
-        stats.update({"objective": result.objective, "upper_bound": result.upper_bound,
-                      "gap_bound": result.gap_bound, "strategy": settings.strategy})
-        return AllocationResult(plan=plan, metrics=metrics, stats=stats)
-    finally:
-        scored.unpersist()
+    result = match_shared_capacity(scored, settings.strategy, keep=PLAN_KEEP,
+                                   max_exact_pairs=settings.max_exact_pairs)
+    split = result.capacity_split
+    with_capacity = (scored.join(F.broadcast(split), on=["labeler_id", "queue"], how="left") if split is not None
+                     else scored.withColumn("queue_capacity", F.col("capacity")))
+    planned = with_coded_components(result.matched, entities, settings.weights, settings.window_hours)
+    plan = (build_plan(planned, weights=weights_df(spark, settings.weights),
+                       plan_date=settings.plan_date, window_start=settings.window_start,
+                       window_end=settings.window_end, run_id=run_id,
+                       policy_version=settings.policy_version)
+            .transform(with_constraint_columns, inputs.labelers, inputs.open_tasks,
+                       inputs.already_judged))
+    # Baseline: a random maximal assignment of the same pairs under the same shared
+    # capacities (greedy over random scores, one partition).
+    random_plan = match_shared_capacity(with_random_scores(scored, settings.random_seed), "global",
+                                        compare_greedy=False, max_exact_pairs=0)
+    per_queue = plan_metrics(with_capacity, {"policy": result.matched, "random": random_plan.matched},
+                             window_h=settings.window_hours).toPandas()
+    release(random_plan.matched)  # a local checkpoint: unpersist() alone keeps its blocks
+    objectives = _solver_objectives(result.matched, per_queue=settings.strategy != "global")
+    metrics = _metrics_table(per_queue, objectives, result.upper_bound).assign(
+        plan_date=settings.plan_date, strategy=settings.strategy,
+        policy_version=settings.policy_version, run_id=run_id)
+    stats.update({"objective": result.objective, "upper_bound": result.upper_bound,
+                  "gap_bound": result.gap_bound, "strategy": settings.strategy})
+    return AllocationResult(plan=plan, metrics=metrics, stats=stats)
 
 
 def _metrics_table(per_queue: pd.DataFrame, objectives: pd.DataFrame,

@@ -1,11 +1,14 @@
-"""Three interchangeable ways to score candidate pairs with the formulas of ``formulas.py``.
+"""Interchangeable ways to score candidate pairs with the formulas of ``formulas.py``.
 
-* ``with_scores`` (the pipeline's): a pandas UDF over Arrow batches, NumPy inside.
+* ``with_scores``: a pandas UDF over Arrow batches of the ten input columns, NumPy inside
+  (the Pareto sweep's, which needs every component of every pair).
 * ``with_scores_builtin``: the same formulas as Spark built-in expressions (JVM codegen).
 * ``with_scores_row_udf``: the same formulas in a row-at-a-time Python UDF.
+* ``with_scores_arrow``: the pandas UDF's body as an Arrow UDF.
 
-All three add the columns of ``formulas.COMPONENT_COLUMNS`` and keep every input
-column; ``bench/allocation.py`` times them against each other.
+Each adds the columns of ``formulas.COMPONENT_COLUMNS`` (or, with ``score_only``, the score
+alone) and keeps every input column. The daily plan scores with ``coded.with_coded_score``
+(the same formulas, fed integer codes); ``bench/allocation.py`` times them all.
 """
 
 from __future__ import annotations
@@ -107,19 +110,35 @@ def with_scores_arrow(pairs_df: DataFrame, weights: Mapping[str, Weights] | None
     return _unpack(pairs_df.withColumn(_STRUCT, udf(*_inputs(pairs_df))))
 
 
-def with_scores_builtin(pairs_df: DataFrame, weights: Mapping[str, Weights] | None = None,
-                        window_h: float = DEFAULT_WINDOW_HOURS) -> DataFrame:
-    """Same formulas as Spark built-in expressions (no Python workers)."""
+def with_components_builtin(pairs_df: DataFrame, columns: tuple[str, ...] = COMPONENT_COLUMNS,
+                            weights: Mapping[str, Weights] | None = None,
+                            window_h: float = DEFAULT_WINDOW_HOURS) -> DataFrame:
+    """Adds ``columns`` (components of ``formulas.COMPONENT_COLUMNS``) as Spark built-in
+    expressions of the formulas (no Python workers)."""
     _inputs(pairs_df)
     x = {c: F.col(c) for c in INPUT_COLUMNS}
     out = score_components(SparkOps, x, _params(weights), window_h)
-    return pairs_df.select("*", *[out[c].cast("double").alias(c) for c in COMPONENT_COLUMNS])
+    return pairs_df.select("*", *[out[c].cast("double").alias(c) for c in columns])
+
+
+def with_scores_builtin(pairs_df: DataFrame, weights: Mapping[str, Weights] | None = None,
+                        window_h: float = DEFAULT_WINDOW_HOURS, score_only: bool = False) -> DataFrame:
+    """Same formulas as Spark built-in expressions (no Python workers)."""
+    return with_components_builtin(pairs_df, ("score",) if score_only else COMPONENT_COLUMNS, weights, window_h)
 
 
 def with_scores_row_udf(pairs_df: DataFrame, weights: Mapping[str, Weights] | None = None,
-                        window_h: float = DEFAULT_WINDOW_HOURS) -> DataFrame:
+                        window_h: float = DEFAULT_WINDOW_HOURS, score_only: bool = False) -> DataFrame:
     """Same formulas in a classic row-at-a-time Python UDF (pickled rows, no Arrow)."""
     params = _params(weights)
+
+    if score_only:
+        def score_of_row(*values: float) -> float:
+            out = score_components(MathOps, dict(zip(INPUT_COLUMNS, values, strict=True)), params, window_h)
+            return float(out["score"])
+
+        one = F.udf(score_of_row, DoubleType(), useArrow=False)
+        return pairs_df.withColumn("score", one(*_inputs(pairs_df)))
 
     def score_row(*values: float) -> tuple[float, ...]:
         x = dict(zip(INPUT_COLUMNS, values, strict=True))
