@@ -146,7 +146,7 @@ def coded_score_udf(entities: EntityInputs, weights: Mapping[str, Weights] | Non
 def with_coded_score(coded_df: DataFrame, entities: EntityInputs,
                      weights: Mapping[str, Weights] | None = None,
                      window_h: float = DEFAULT_WINDOW_HOURS) -> DataFrame:
-    """Adds ``score`` to pairs with codes (``encode_pairs``)."""
+    """Adds ``score`` to pairs with codes (``candidate_pairs(codes=...)``, ``with_load_ratios``)."""
     udf = coded_score_udf(entities, weights, window_h)
     return coded_df.withColumn("score", udf(*[F.col(c) for c in CODE_COLUMNS]))
 
