@@ -144,22 +144,21 @@ def _build_allocation(ctx: JobContext) -> None:
         ctx.metric("open_tasks", inputs.open_tasks.count())
         ctx.metric("labelers_with_capacity", inputs.labelers.where("capacity > 0").count())
         reason = empty_reason(inputs)
+        result = None
+        if reason is None:  # tasks and people: the pairs can still be empty (nobody eligible)
+            result = allocate(ctx.spark, inputs, settings, ctx.run_id)
+            for name in ("pairs", "pairs_bound", "pairs_cross_product", "tasks_without_eligible_labeler"):
+                ctx.metric(f"allocation.{name}", int(result.stats[name] or 0))
+            reason = result.empty_reason
         if reason is not None:
-            log.warning("allocate %s: %s; publishing an EMPTY plan for window %s .. %s",
-                        ctx.logical_date, reason, settings.window_start, settings.window_end)
-            ctx.metric("plan.rows", 0)
-            ctx.publish([(ctx.spark.createDataFrame([], allocation.PLAN.schema), allocation.PLAN),
-                         (ctx.spark.createDataFrame([], allocation.PLAN_METRICS.schema),
-                          allocation.PLAN_METRICS)])
+            _publish_empty_plan(ctx, settings, reason)
             return
-        result = allocate(ctx.spark, inputs, settings, ctx.run_id)
+        assert result is not None and result.plan is not None and result.metrics is not None
         plan = result.plan.persist()
         violations = constraint_violations(plan)
         rows = violations.pop("rows")
         for name, value in violations.items():
             ctx.metric(f"plan.violations.{name}", value)
-        for name in ("pairs", "pairs_bound", "pairs_cross_product", "tasks_without_eligible_labeler"):
-            ctx.metric(f"allocation.{name}", int(result.stats[name] or 0))
         ctx.metric("plan.rows", rows)
         _log_figures(result.metrics, result.stats)
         metrics_df = ctx.spark.createDataFrame(
@@ -168,6 +167,15 @@ def _build_allocation(ctx: JobContext) -> None:
         plan.unpersist()
     finally:
         release(inputs)
+
+
+def _publish_empty_plan(ctx: JobContext, settings: AllocationSettings, reason: str) -> None:
+    """Nothing to plan is a normal day, not a failure: empty plan and metrics versions say so."""
+    log.warning("allocate %s: %s; publishing an EMPTY plan for window %s .. %s",
+                ctx.logical_date, reason, settings.window_start, settings.window_end)
+    ctx.metric("plan.rows", 0)
+    ctx.publish([(ctx.spark.createDataFrame([], allocation.PLAN.schema), allocation.PLAN),
+                 (ctx.spark.createDataFrame([], allocation.PLAN_METRICS.schema), allocation.PLAN_METRICS)])
 
 
 def _log_figures(metrics, stats) -> None:

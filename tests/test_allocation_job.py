@@ -99,18 +99,22 @@ def test_allocate_job_end_to_end_and_sweep(spark, lake, capsys) -> None:
         assert Path(path).stat().st_size > 0
 
 
-@pytest.mark.parametrize("case", ["empty_roster", "no_open_tasks"])
-def test_nothing_to_plan_gives_an_empty_plan_and_a_clear_log_line(spark, lake, case) -> None:
+@pytest.mark.parametrize("case", ["empty_roster", "no_open_tasks", "no_eligible_pair"])
+def test_nothing_to_plan_gives_an_empty_plan_and_a_clear_log_line(spark, lake, case, capsys) -> None:
     from jobs.allocate import main
+    from jobs.cli import main as cli
 
     if case == "empty_roster":
         _silver(spark, lake, [{"labeler_id": "x", "status": "inactive"}])
         expected = "no active labeler"
-    else:  # every task is older than the planning horizon
+    elif case == "no_open_tasks":  # every task is older than the planning horizon
         _silver(spark, lake, ROSTER)
         old = silver_tasks(spark, [{"task_id": "old", "created_at": at(1, DAY - timedelta(days=40))}])
         _write(spark, lake, old, silver.TASKS)
         expected = "no open tasks need labels"
+    else:  # open tasks and a labeler with capacity, but she speaks none of the tasks' languages
+        _silver(spark, lake, [{"labeler_id": "z", "languages": ["fr"], "certified_queues": ["spam"]}])
+        expected = "no eligible"
     records: list[logging.LogRecord] = []
     handler = logging.Handler(logging.WARNING)
     handler.emit = records.append  # labelops loggers do not propagate to pytest's caplog
@@ -122,6 +126,10 @@ def test_nothing_to_plan_gives_an_empty_plan_and_a_clear_log_line(spark, lake, c
         logger.removeHandler(handler)
     assert any(expected in r.getMessage() and "EMPTY plan" in r.getMessage() for r in records)
     assert _plan(spark, lake).count() == 0
+    capsys.readouterr()
+    assert cli(["allocation", "sweep", "--lake", lake, "--date", DATE, "--grid", "quality=0,4", "--json"]) == 0
+    out = json.loads(capsys.readouterr().out)
+    assert out["points"] == [] and expected in out["reason"]
 
 
 def test_no_open_tasks_is_reported(spark) -> None:

@@ -56,7 +56,7 @@ def run_sweep(args: argparse.Namespace) -> int:
     from scoring.allocation.candidates import candidate_pairs
     from scoring.allocation.capacity import with_queue_capacity
     from scoring.allocation.pareto import pareto_sweep, plot_frontier, weight_grid
-    from scoring.allocation.pipeline import empty_reason, window_after
+    from scoring.allocation.pipeline import NO_ELIGIBLE_PAIR, empty_reason, window_after
     from scoring.allocation.scorers import with_scores
 
     setup_logging()
@@ -77,19 +77,24 @@ def run_sweep(args: argparse.Namespace) -> int:
     window_h = args.window_hours or config.DEFAULT_WINDOW_HOURS
     grid = weight_grid(parse_grid(args.grid))
     inputs = load_inputs(read, args.date, window_h, args.horizon_days or config.OPEN_TASK_HORIZON_DAYS)
+    sweep = None
     try:
         reason = empty_reason(inputs)
-        if reason is not None:
-            log.warning("allocation sweep %s: %s; nothing to sweep", args.date, reason)
-            print(json.dumps({"date": args.date.isoformat(), "points": [], "reason": reason}))
-            return 0
-        pairs = candidate_pairs(inputs.open_tasks, inputs.labelers, inputs.skills, inputs.already_judged,
-                                window_after(args.date), top_k=args.top_k or config.TOP_K)
-        scored = with_queue_capacity(with_scores(pairs, window_h=window_h)).persist()
-        sweep = pareto_sweep(scored, grid)
-        scored.unpersist()
+        if reason is None:
+            pairs = candidate_pairs(inputs.open_tasks, inputs.labelers, inputs.skills, inputs.already_judged,
+                                    window_after(args.date), top_k=args.top_k or config.TOP_K)
+            scored = with_queue_capacity(with_scores(pairs, window_h=window_h)).persist()
+            if scored.isEmpty():
+                reason = NO_ELIGIBLE_PAIR
+            else:
+                sweep = pareto_sweep(scored, grid)
+            scored.unpersist()
     finally:
         release(inputs)
+    if sweep is None:
+        log.warning("allocation sweep %s: %s; nothing to sweep", args.date, reason)
+        print(json.dumps({"date": args.date.isoformat(), "points": [], "reason": reason}))
+        return 0
     out_dir = Path(args.out or f"{lake.reports_root}/allocation")
     out_dir.mkdir(parents=True, exist_ok=True)
     csv_path = out_dir / f"pareto_{args.date.isoformat()}.csv"

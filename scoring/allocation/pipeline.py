@@ -75,11 +75,16 @@ class AllocationSettings:
         return self.window_start + timedelta(hours=self.window_hours)
 
 
+NO_ELIGIBLE_PAIR = ("no eligible labeler x task pair (no labeler with capacity is certified for an open "
+                    "task's queue, speaks its language and has not judged it yet)")
+
+
 @dataclass
 class AllocationResult:
-    plan: DataFrame  # PLAN contract columns (+ extras the contract drops)
-    metrics: pd.DataFrame  # per queue and "_all", policy and random (small)
-    stats: dict[str, float | int | None]  # run figures for logs and ctx.metric
+    plan: DataFrame | None  # PLAN contract columns (+ extras the contract drops); None when empty
+    metrics: pd.DataFrame | None  # per queue and "_all", policy and random (small); None when empty
+    stats: dict[str, float | int | str | None]  # run figures for logs and ctx.metric
+    empty_reason: str | None = None  # why there is nothing to plan although there are tasks and people
 
 
 def window_after(plan_date: date) -> datetime:
@@ -141,6 +146,8 @@ def _allocate_pairs(spark: SparkSession, pairs: DataFrame, codes: EntityCodes, i
     log.info("allocation: %d candidate pairs (bound %d = tasks x min(labelers, top_k=%d); full "
              "eligible cross product %d)", n_pairs, stats["pairs_bound"], settings.top_k,
              stats["pairs_cross_product"])
+    if n_pairs == 0:
+        return AllocationResult(plan=None, metrics=None, stats=stats, empty_reason=NO_ELIGIBLE_PAIR)
     result = match_shared_capacity(scored, settings.strategy, keep=PLAN_KEEP,
                                    max_exact_pairs=settings.max_exact_pairs)
     split = result.capacity_split
