@@ -1,7 +1,7 @@
 """An HTML page that says what a lake holds and how its runs went, with plots.
 
 Reads only small things (the run table, the ingest audit, quarantine counts by
-reason, table versions) and links everything else: GX Data Docs, the stage
+reason, the plans' overall figures, table versions) and links everything else: GX Data Docs, the stage
 reports (PNG/HTML) that jobs leave under ``<lake>/_reports``.
 """
 
@@ -16,14 +16,14 @@ import matplotlib
 
 matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402
-from pyspark.sql import SparkSession  # noqa: E402
+from pyspark.sql import DataFrame, SparkSession  # noqa: E402
 from pyspark.sql import functions as F  # noqa: E402
 
 from jobs import delta_io  # noqa: E402
 from jobs.catalog import describe_tables  # noqa: E402
 from jobs.lake import Lake  # noqa: E402
 from jobs.runs import code_version  # noqa: E402
-from schemas import bronze, ops  # noqa: E402
+from schemas import allocation, bronze, ops  # noqa: E402
 
 log = logging.getLogger("labelops.report")
 
@@ -68,6 +68,59 @@ def _plot_durations(pdf, out: Path) -> Path | None:
     plt.savefig(path, dpi=110)
     plt.close("all")
     return path
+
+
+PLAN_SUMMARY_COLUMNS = ("plan_date", "policy", "assigned", "demand_labels", "mean_expected_accuracy",
+                        "cost_per_label", "on_time_share", "filled_share", "greedy_gap", "strategy")
+
+
+def plan_summary(plan_metrics: DataFrame) -> DataFrame:
+    """The overall ("_all") rows of ``allocation.plan_metrics``: one per plan date and policy
+    (the plan, and the random baseline on the same pairs and capacities), newest first."""
+    return (plan_metrics.where(F.col("queue") == "_all")
+            .select(*PLAN_SUMMARY_COLUMNS)
+            .orderBy(F.desc("plan_date"), "policy"))
+
+
+def _plot_plans(pdf, out: Path) -> Path | None:
+    """Expected accuracy and cost per label of each day's plan next to the random baseline."""
+    if pdf.empty:
+        return None
+    fig, axes = plt.subplots(1, 2, figsize=(10, 3.6))
+    for ax, column, title in ((axes[0], "mean_expected_accuracy", "Mean expected accuracy per label"),
+                              (axes[1], "cost_per_label", "Expected cost per label (USD)")):
+        pivot = pdf.pivot_table(index="plan_date", columns="policy", values=column, aggfunc="first")
+        pivot.plot(ax=ax, marker="o")
+        ax.set_title(title)
+        ax.set_xlabel("plan date")
+        ax.tick_params(axis="x", labelrotation=30)
+    plt.tight_layout()
+    path = out / "allocation_plans.png"
+    fig.savefig(path, dpi=110)
+    plt.close("all")
+    return path
+
+
+def _fmt(value, spec: str) -> str:
+    return "-" if value is None or value != value else format(value, spec)  # None and NaN read "-"
+
+
+def _allocation_section(spark: SparkSession, lake: Lake, out: Path) -> str | None:
+    metrics = _read(spark, lake, allocation.PLAN_METRICS)
+    if metrics is None:
+        return None
+    pdf = plan_summary(metrics).toPandas()  # two rows per plan date
+    pdf["plan_date"] = pdf["plan_date"].astype(str)
+    png = _plot_plans(pdf, out)
+    rows = [[r.plan_date, r.policy, f"{r.assigned:,} / {r.demand_labels:,}", _fmt(r.mean_expected_accuracy, ".4f"),
+             _fmt(r.cost_per_label, ".4f"), _fmt(r.on_time_share, ".3f"), _fmt(r.filled_share, ".3f"),
+             _fmt(r.greedy_gap, ".4f"), r.strategy] for r in pdf.itertuples()]
+    return ("<h2>Allocation plans</h2><p>Each day's plan (<code>policy</code>) and a random assignment of the "
+            "same candidate pairs under the same capacities (<code>random</code>): expected figures from "
+            "<code>allocation.plan_metrics</code>, all queues. A day without open tasks or people has no row.</p>"
+            + (f'<img src="{png.name}">' if png else "")
+            + _table(["plan date", "policy", "labels assigned / needed", "mean expected accuracy",
+                      "cost per label (USD)", "on-time share", "filled share", "greedy gap", "strategy"], rows))
 
 
 def build_report(spark: SparkSession, lake: Lake) -> Path:
@@ -118,9 +171,13 @@ def build_report(spark: SparkSession, lake: Lake) -> Path:
                                    ", ".join(f"{k}@{v}" for k, v in sorted(r.outputs.items())), r.code_version]
                                   for r in latest]))
 
+    plans = _allocation_section(spark, lake, out)
+    if plans is not None:
+        sections.append(plans)
+
     docs = Path(lake.quality_root or "") / "gx" / "uncommitted" / "data_docs" / "local_site" / "index.html"
     extra = sorted(p for p in out.rglob("*") if p.suffix in (".png", ".html") and p.name != "index.html"
-                   and p.name not in ("quarantine_by_reason.png", "job_durations.png"))
+                   and p.name not in ("quarantine_by_reason.png", "job_durations.png", "allocation_plans.png"))
     links = [f'<li><a href="{docs.as_uri()}">Great Expectations Data Docs</a> (every gate run)</li>'] if docs.exists() else []
     links += [f'<li><a href="{p.relative_to(out).as_posix()}">{html.escape(p.relative_to(out).as_posix())}</a></li>'
               for p in extra]
