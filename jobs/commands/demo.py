@@ -70,7 +70,7 @@ def run(args: argparse.Namespace) -> int:
 [demo] done in {took / 60:.1f} min: {args.days} days ({args.start} .. {end}) through the daily DAG.
 
 Where to look:
-  report (tables, reconciliation, quarantine, runs, plots)  {report}
+  report (tables, reconciliation, quarantine, runs, plans vs random, plots)  {report}
   Great Expectations Data Docs (every gate)                 {docs}
   Delta tables (bronze / silver / features / scoring / allocation)  {lake}
   quarantine (every rejected line, with its reason)         {lake}/bronze/quarantine
@@ -82,5 +82,7 @@ Try:
   .venv/bin/labelops tables --lake {lake}
   .venv/bin/labelops features list
   .venv/bin/labelops run silver --date {end} --lake {lake}      # a rerun changes nothing
+  .venv/bin/labelops allocation sweep --date {end} --lake {lake} --grid quality=0,2,4 --grid cost=0,1
+      # the plan's expected accuracy, cost and on-time share per weight setting, as a table, CSV and plot
 """, flush=True)
     return 0
