@@ -47,3 +47,10 @@ def test_strategies_respect_the_shared_capacity_and_rank_as_expected(scored) -> 
     assert priced.upper_bound is not None and priced.upper_bound >= best - 1e-6
     assert priced.gap_bound >= relative_gap(best, priced.objective) - 1e-9
     assert any(r["overuse"] > 0 for r in priced.rounds)  # the case does exercise the coordination
+
+
+@pytest.mark.parametrize("strategy", ["priced", "demand", "global"])
+def test_no_pairs_give_an_empty_plan_with_a_zero_objective(scored, strategy) -> None:
+    result = match_shared_capacity(scored.limit(0), strategy)
+    assert result.matched.count() == 0 and result.objective == 0.0
+    result.matched.unpersist()

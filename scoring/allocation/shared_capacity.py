@@ -118,12 +118,13 @@ def _priced(by_queue: DataFrame, demand: DataFrame, *, keep: tuple[str, ...], ro
                        .join(prices, on="labeler_id", how="left")
                        .fillna({"used": 0, "price": 0.0, "relaxed_score": 0.0})
                        .localCheckpoint())
-        stats = per_labeler.agg(
-            F.sum("relaxed_score").alias("relaxed_score"),
-            F.sum(F.col("price") * F.col("capacity")).alias("priced_capacity"),
-            F.sum(F.greatest(F.col("used") - F.col("capacity"), F.lit(0))).alias("overuse")).first()
+        stats = per_labeler.agg(  # sums of no pairs are 0, not null
+            F.coalesce(F.sum("relaxed_score"), F.lit(0.0)).alias("relaxed_score"),
+            F.coalesce(F.sum(F.col("price") * F.col("capacity")), F.lit(0.0)).alias("priced_capacity"),
+            F.coalesce(F.sum(F.greatest(F.col("used") - F.col("capacity"), F.lit(0))), F.lit(0)).alias("overuse"),
+        ).first()
         dual = float(stats["relaxed_score"] + stats["priced_capacity"]) if all_exact else None
-        history.append({"round": r, "dual": dual, "overuse": int(stats["overuse"] or 0)})
+        history.append({"round": r, "dual": dual, "overuse": int(stats["overuse"])})
         log.info("allocation price round %d: dual bound %s, over-use %s", r,
                  "n/a" if dual is None else f"{dual:.3f}", stats["overuse"])
         if history[-1]["overuse"] == 0:
