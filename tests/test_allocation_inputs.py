@@ -100,8 +100,9 @@ def test_candidate_pairs_keep_only_eligible_pairs_and_fill_nulls(spark) -> None:
         ("T3", "spam", "es", 3, at(40), 2, 1, 0, None),
         ("T4", "spam", "en", 2, at(40), 2, 0, 3, 0.99),     # needs nothing more
     ])
-    pairs = candidate_pairs(tasks, labelers, skills_df(spark), judged_df(spark, [("T1", "L5"), ("T1", None), (None, "L1"), ("T3", "L5")]),  # null halves exclude nothing
-                            WINDOW_START, top_k=5)
+    # L5 judged T1; rows with a null half exclude nothing (as in a join)
+    judged = judged_df(spark, [("T1", "L5"), ("T1", None), (None, "L1")])
+    pairs = candidate_pairs(tasks, labelers, skills_df(spark), judged, WINDOW_START, top_k=5)
     got = pairs.select("task_id", "labeler_id", "priority", "n_classes", "confidence", "slack_h", "handling_s")
     expected = spark.createDataFrame(
         [("T1", "L1", 1, 2, 0.6, 6.0, 20.0),
