@@ -24,7 +24,7 @@ import pandas as pd
 from ortools.graph.python import min_cost_flow
 from pyspark.sql import DataFrame
 from pyspark.sql import functions as F
-from pyspark.sql.types import DoubleType, StringType, StructField, StructType
+from pyspark.sql.types import DoubleType, LongType, StringType, StructField, StructType
 
 from scoring.allocation.config import COST_SCALE, MAX_EXACT_PAIRS
 
@@ -41,9 +41,9 @@ class Instance:
 
     @classmethod
     def from_frame(cls, pdf: pd.DataFrame, score: str = "score", capacity: str = "capacity",
-                   need: str = "labels_needed") -> Instance:
-        lab_codes, lab_index = pd.factorize(pdf["labeler_id"], sort=False)
-        task_codes, task_index = pd.factorize(pdf["task_id"], sort=False)
+                   need: str = "labels_needed", labeler: str = "labeler_id", task: str = "task_id") -> Instance:
+        lab_codes, lab_index = pd.factorize(pdf[labeler], sort=False)
+        task_codes, task_index = pd.factorize(pdf[task], sort=False)
         cap = np.zeros(len(lab_index), dtype=np.int64)
         cap[lab_codes] = pdf[capacity].to_numpy(dtype=np.int64)
         nd = np.zeros(len(task_index), dtype=np.int64)
@@ -119,15 +119,17 @@ MATCH_EXTRA_FIELDS = (
 
 
 def match_partition(pdf: pd.DataFrame, capacity: str = "capacity", score: str = "score",
-                    max_exact_pairs: int = MAX_EXACT_PAIRS, compare_greedy: bool = True) -> pd.DataFrame:
+                    max_exact_pairs: int = MAX_EXACT_PAIRS, compare_greedy: bool = True,
+                    labeler: str = "labeler_id", task: str = "task_id") -> pd.DataFrame:
     """The chosen rows of one partition, with the solver used and the objectives.
 
     Exact when the partition has at most ``max_exact_pairs`` pairs, else greedy. When the
-    exact solver ran and ``compare_greedy``, greedy runs too, for the gap report."""
+    exact solver ran and ``compare_greedy``, greedy runs too, for the gap report. ``labeler``
+    and ``task`` name the columns that identify the two sides (ids, or integer codes)."""
     if pdf.empty:
         return pdf.assign(solver=pd.Series(dtype=str), partition_objective=pd.Series(dtype=float),
                           exact_objective=pd.Series(dtype=float), greedy_objective=pd.Series(dtype=float))
-    inst = Instance.from_frame(pdf, score=score, capacity=capacity)
+    inst = Instance.from_frame(pdf, score=score, capacity=capacity, labeler=labeler, task=task)
     exact_obj = greedy_obj = None
     if len(pdf) <= max_exact_pairs:
         chosen, solver = solve_exact(inst), "min_cost_flow"
@@ -147,12 +149,14 @@ def match_partition(pdf: pd.DataFrame, capacity: str = "capacity", score: str = 
 
 def match_pairs(scored_df: DataFrame, *, by: str | None = "queue", capacity: str = "queue_capacity",
                 keep: tuple[str, ...] = (), max_exact_pairs: int = MAX_EXACT_PAIRS,
-                compare_greedy: bool = True) -> DataFrame:
+                compare_greedy: bool = True, labeler: str = "labeler_id", task: str = "task_id") -> DataFrame:
     """Matched pairs, solved per ``by`` partition with ``applyInPandas`` (``by=None``: one
     global partition, e.g. to measure what the per-queue capacity split costs).
 
-    Only the columns the solver needs plus ``keep`` travel through Python."""
-    columns = list(dict.fromkeys(["labeler_id", "task_id", "score", "labels_needed", capacity,
+    Only the columns the solver needs plus ``keep`` travel through Python. ``labeler`` and
+    ``task`` name the solver's keys: integer codes, where they are unique within a partition,
+    factorise faster than the ids."""
+    columns = list(dict.fromkeys(["labeler_id", "task_id", labeler, task, "score", "labels_needed", capacity,
                                   *([by] if by else []), *keep]))
     df = scored_df.select(*columns)
     key = by or "_partition"
@@ -162,7 +166,29 @@ def match_pairs(scored_df: DataFrame, *, by: str | None = "queue", capacity: str
 
     def solve(pdf: pd.DataFrame) -> pd.DataFrame:
         return match_partition(pdf, capacity=capacity, max_exact_pairs=max_exact_pairs,
-                               compare_greedy=compare_greedy)
+                               compare_greedy=compare_greedy, labeler=labeler, task=task)
 
     out = df.groupBy(key).applyInPandas(solve, schema=schema)
     return out.drop("_partition") if by is None else out
+
+
+def match_usage(scored_df: DataFrame, *, capacity: str = "capacity", max_exact_pairs: int = MAX_EXACT_PAIRS,
+                labeler: str = "labeler_id", task: str = "task_id") -> DataFrame:
+    """(queue, ``labeler``, used, relaxed_score) of the per-queue plans: what each solve asks
+    of each labeler and the score it gets, aggregated in the Python worker that solved the queue.
+
+    A price round needs only this, not the chosen pairs: one small row per labeler x queue
+    crosses back to the JVM, and no shuffle groups the chosen pairs again. Integer codes as
+    ``labeler`` and ``task`` (unique within a queue) travel and factorise faster than ids."""
+    df = scored_df.select(*dict.fromkeys([labeler, task, "score", "labels_needed", capacity, "queue"]))
+    schema = StructType([df.schema["queue"], df.schema[labeler], StructField("used", LongType(), False),
+                         StructField("relaxed_score", DoubleType(), True)])
+
+    def solve(pdf: pd.DataFrame) -> pd.DataFrame:
+        chosen = match_partition(pdf, capacity=capacity, max_exact_pairs=max_exact_pairs, compare_greedy=False,
+                                 labeler=labeler, task=task)
+        used = (chosen.groupby(["queue", labeler], sort=False)
+                .agg(used=("score", "size"), relaxed_score=("score", "sum")).reset_index())
+        return used.astype({"used": "int64", "relaxed_score": "float64"})
+
+    return df.groupBy("queue").applyInPandas(solve, schema=schema)

@@ -26,12 +26,14 @@ import math
 from dataclasses import dataclass, field
 from typing import Literal
 
-from pyspark.sql import DataFrame
+import numpy as np
+import pandas as pd
+from pyspark.sql import DataFrame, SparkSession
 from pyspark.sql import functions as F
 
-from scoring.allocation.capacity import candidate_demand, queue_capacity_split, usage
+from scoring.allocation.capacity import candidate_demand, queue_capacity_split
 from scoring.allocation.config import MAX_EXACT_PAIRS, PRICE_ROUNDS, PRICE_STEP
-from scoring.allocation.matching import match_pairs
+from scoring.allocation.matching import match_pairs, match_usage
 
 log = logging.getLogger("labelops.allocation")
 
@@ -77,8 +79,9 @@ def match_shared_capacity(scored_df: DataFrame, strategy: Strategy = "priced", *
                               max_exact_pairs=max_exact_pairs).localCheckpoint()
         objective, _ = _plan_stats(matched)
         return SharedCapacityPlan(matched, objective, None, upper_bound=objective)
+    codes = [c for c in ("l_code", "t_code") if c in scored_df.columns]  # the solver's keys, if any
     needed = list(dict.fromkeys(["queue", "labeler_id", "task_id", "score", "capacity",
-                                 "labels_needed", "task_degree", *keep]))
+                                 "labels_needed", "task_degree", *codes, *keep]))
     by_queue = scored_df.select(*needed).repartition("queue").persist()
     demand = candidate_demand(by_queue).persist()
     try:  # the plan is persisted; what it was computed from can go
@@ -95,49 +98,62 @@ def match_shared_capacity(scored_df: DataFrame, strategy: Strategy = "priced", *
         by_queue.unpersist()
 
 
+def _price_table(spark: SparkSession, prices: pd.Series) -> DataFrame:
+    """The (labeler_id, price) broadcast side of a round, from the driver's small price vector."""
+    frame = pd.DataFrame({"labeler_id": prices.index.astype(str), "price": prices.to_numpy(dtype=np.float64)})
+    return spark.createDataFrame(frame, "labeler_id string, price double")
+
+
 def _priced(by_queue: DataFrame, demand: DataFrame, *, keep: tuple[str, ...], rounds: int,
             step: float, max_exact_pairs: int, compare_greedy: bool) -> SharedCapacityPlan:
     """Price rounds on the relaxed per-queue problems, then ONE per-queue solve with the
-    true scores under the capacity split from the last round's usage."""
-    capacities = demand.select("labeler_id", "capacity").distinct().localCheckpoint()
+    true scores under the capacity split from the last round's usage.
+
+    A round is one Spark job: the per-queue solves return their usage per labeler x queue
+    (``match_usage``), which comes to the driver (a row per labeler x queue, bounded by the
+    roster); the dual bound, the over-use and the next prices are computed there, and the
+    prices go back as a small broadcast table."""
+    spark = by_queue.sparkSession
+    # pairs with the entity codes of candidate_pairs(codes=...) send those to the solver, not ids
+    coded = {"l_code", "t_code"} <= set(by_queue.columns)
+    labeler, task = ("l_code", "t_code") if coded else ("labeler_id", "task_id")
+    # one row per labeler x queue (bounded by the roster, not by the pairs): capacities, the
+    # queue sizes and the code -> labeler map, in one small job
+    lq = (by_queue.groupBy("queue", "labeler_id")
+          .agg(F.count(F.lit(1)).alias("pairs"), F.first("capacity").alias("capacity"),
+               *([F.first("l_code").alias("l_code")] if coded else []))
+          .toPandas())
+    capacity = lq.groupby("labeler_id")["capacity"].first().astype(np.float64)
     # the dual bound needs every relaxed partition solved exactly (none above the greedy threshold)
-    all_exact = by_queue.groupBy("queue").count().where(F.col("count") > max_exact_pairs).limit(1).count() == 0
-    prices = capacities.select("labeler_id", F.lit(0.0).alias("price"))
+    all_exact = bool((lq.groupby("queue")["pairs"].sum() <= max_exact_pairs).all())
+    prices = pd.Series(0.0, index=capacity.index)
     history: list[dict] = []
-    used = None
+    used = pd.DataFrame({"labeler_id": pd.Series(dtype=str), "queue": pd.Series(dtype=str),
+                         "used": pd.Series(dtype="int64"), "relaxed_score": pd.Series(dtype=float)})
     for r in range(rounds):
-        relaxed_pairs = (by_queue.join(F.broadcast(prices), on="labeler_id", how="left")
-                         .withColumn("score", F.col("score") - F.coalesce(F.col("price"), F.lit(0.0)))
-                         .withColumn("queue_capacity", F.col("capacity")))
-        relaxed = match_pairs(relaxed_pairs, compare_greedy=False, max_exact_pairs=max_exact_pairs)
-        used = usage(relaxed).localCheckpoint()
-        per_labeler = (capacities
-                       .join(used.groupBy("labeler_id").agg(F.sum("used").alias("used"),
-                                                            F.sum("relaxed_score").alias("relaxed_score")),
-                             on="labeler_id", how="left")
-                       .join(prices, on="labeler_id", how="left")
-                       .fillna({"used": 0, "price": 0.0, "relaxed_score": 0.0})
-                       .localCheckpoint())
-        stats = per_labeler.agg(  # sums of no pairs are 0, not null
-            F.coalesce(F.sum("relaxed_score"), F.lit(0.0)).alias("relaxed_score"),
-            F.coalesce(F.sum(F.col("price") * F.col("capacity")), F.lit(0.0)).alias("priced_capacity"),
-            F.coalesce(F.sum(F.greatest(F.col("used") - F.col("capacity"), F.lit(0))), F.lit(0)).alias("overuse"),
-        ).first()
-        dual = float(stats["relaxed_score"] + stats["priced_capacity"]) if all_exact else None
-        history.append({"round": r, "dual": dual, "overuse": int(stats["overuse"])})
+        relaxed_pairs = (by_queue.join(F.broadcast(_price_table(spark, prices)), on="labeler_id", how="left")
+                         .withColumn("score", F.col("score") - F.coalesce(F.col("price"), F.lit(0.0))))
+        used = match_usage(relaxed_pairs, max_exact_pairs=max_exact_pairs, labeler=labeler, task=task).toPandas()
+        if coded:
+            used = used.merge(lq[["l_code", "labeler_id"]], on="l_code", how="left").drop(columns="l_code")
+        per_labeler = (used.groupby("labeler_id")[["used", "relaxed_score"]].sum()
+                       .reindex(capacity.index, fill_value=0))
+        over = np.maximum(per_labeler["used"].to_numpy(dtype=np.float64) - capacity.to_numpy(), 0.0)
+        relaxed_score = float(per_labeler["relaxed_score"].sum())
+        dual = relaxed_score + float((prices * capacity).sum()) if all_exact else None
+        history.append({"round": r, "dual": dual, "overuse": int(over.sum())})
         log.info("allocation price round %d: dual bound %s, over-use %s", r,
-                 "n/a" if dual is None else f"{dual:.3f}", stats["overuse"])
+                 "n/a" if dual is None else f"{dual:.3f}", history[-1]["overuse"])
         if history[-1]["overuse"] == 0:
             break  # the relaxed plan already fits every shared capacity: it is the optimum
         eta = step / math.sqrt(r + 1)
-        prices = per_labeler.select(
-            "labeler_id",
-            F.greatest(F.lit(0.0), F.col("price") + eta * (F.col("used") - F.col("capacity")) / F.col("capacity"))
-            .alias("price")).localCheckpoint()
+        relative = (per_labeler["used"] - capacity) / capacity.where(capacity > 0)
+        prices = (prices + eta * relative.fillna(0.0)).clip(lower=0.0)
+    used = spark.createDataFrame(used[["labeler_id", "queue", "used"]], "labeler_id string, queue string, used long")
     split = queue_capacity_split(demand, used).localCheckpoint()
     pairs = by_queue.join(F.broadcast(split), on=["labeler_id", "queue"], how="left")
-    matched = match_pairs(pairs, keep=keep, max_exact_pairs=max_exact_pairs,
-                          compare_greedy=compare_greedy).localCheckpoint()
+    matched = match_pairs(pairs, keep=keep, max_exact_pairs=max_exact_pairs, compare_greedy=compare_greedy,
+                          labeler=labeler, task=task).localCheckpoint()
     objective, _ = _plan_stats(matched)
     duals = [h["dual"] for h in history if h["dual"] is not None]
     log.info("allocation plan objective %.3f after %d price rounds (best dual bound %s)", objective,
