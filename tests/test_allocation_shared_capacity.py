@@ -54,3 +54,44 @@ def test_no_pairs_give_an_empty_plan_with_a_zero_objective(scored, strategy) -> 
     result = match_shared_capacity(scored.limit(0), strategy)
     assert result.matched.count() == 0 and result.objective == 0.0
     result.matched.unpersist()
+
+
+def _with_codes(df):
+    """The pipeline's entity codes: one int per task and per labeler x queue."""
+    from pyspark.sql import Window
+
+    return (df.withColumn("t_code", (F.dense_rank().over(Window.orderBy("task_id")) - 1).cast("int"))
+            .withColumn("l_code", (F.dense_rank().over(Window.orderBy("labeler_id", "queue")) - 1).cast("int")))
+
+
+def test_priced_rounds_on_integer_codes_solve_the_same_problems_as_on_ids(scored) -> None:
+    """Codes only rename the nodes: every solve reaches the same optimum. Ties (scores are
+    integer-scaled by 1e6) may be broken differently, so the pairs may differ where two plans
+    are worth the same to within that rounding."""
+    by_ids = match_shared_capacity(scored, "priced")
+    by_codes = match_shared_capacity(_with_codes(scored), "priced")
+    n = scored.count()
+    assert by_codes.objective == pytest.approx(by_ids.objective, abs=n * 1e-6)
+    assert len(by_codes.rounds) == len(by_ids.rounds)
+    assert [r["dual"] for r in by_codes.rounds] == pytest.approx([r["dual"] for r in by_ids.rounds], abs=n * 1e-6)
+    caps = scored.select("labeler_id", "capacity").distinct()
+    used = by_codes.matched.groupBy("labeler_id").count().join(caps, "labeler_id")
+    assert used.where(F.col("count") > F.col("capacity")).count() == 0
+
+
+def test_match_usage_is_the_usage_of_the_per_queue_plans(spark) -> None:
+    from chispa import assert_approx_df_equality
+
+    from scoring.allocation.matching import match_usage
+
+    cols = "labeler_id string, task_id string, queue string, score double, labels_needed int, capacity int"
+    pairs = spark.createDataFrame([
+        ("L1", "T1", "q1", 0.9, 1, 2), ("L1", "T2", "q1", 0.8, 1, 2), ("L2", "T1", "q1", 0.7, 1, 1),
+        ("L2", "T3", "q2", 0.5, 1, 1), ("L1", "T3", "q2", 0.4, 1, 2),
+        ("L3", "T4", "q2", None, 1, 1),  # a pair without a score is never planned
+    ], cols)
+    # q1: L1 (capacity 2) takes T1 and T2 (0.9 + 0.8 beats 0.7 + 0.8); q2: T3 needs one label, L2's
+    expected = spark.createDataFrame([("q1", "L1", 2, 1.7), ("q2", "L2", 1, 0.5)],
+                                     "queue string, labeler_id string, used long, relaxed_score double")
+    assert_approx_df_equality(match_usage(pairs), expected, precision=1e-9, ignore_row_order=True,
+                              ignore_nullable=True)
