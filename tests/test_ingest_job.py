@@ -105,8 +105,13 @@ def test_runs_table_records_lineage(spark, two_days):
     assert runs["ingest"].status == "success" and runs["ingest"].gate_passed
     assert runs["silver"].inputs["bronze.judgments"] == runs["ingest"].outputs["bronze.judgments"]
     assert set(runs["silver"].outputs) == {c.qualified_name for c in silver_contracts.ALL}
-    history = spark.sql(f"DESCRIBE HISTORY delta.`{lake}/silver/judgments`").first()
-    assert runs["silver"].run_id in history.userMetadata
+    # every silver table's commit (three MERGEs, one replace) carries its run, and the
+    # session-wide conf that stamps a MERGE's metadata is gone once the job is done
+    for contract in silver_contracts.ALL:
+        history = spark.sql(f"DESCRIBE HISTORY delta.`{lake}/silver/{contract.name}`").first()
+        assert history.version == runs["silver"].outputs[contract.qualified_name], contract.name
+        assert runs["silver"].run_id in history.userMetadata, contract.name
+    assert spark.conf.get("spark.databricks.delta.commitInfo.userMetadata", None) is None
     assert Path(lake, "_quality", "gx", "uncommitted", "data_docs", "local_site", "index.html").exists()
 
 
