@@ -44,10 +44,12 @@ def with_largest_remainder(df: DataFrame, total: str, weight: str, out: str,
 
 
 def candidate_demand(pairs_df: DataFrame) -> DataFrame:
-    """(labeler_id, queue, capacity, demand): the demand a labeler is a candidate for."""
+    """(labeler_id, queue, capacity, demand, pairs[, l_code]): the demand a labeler is a candidate
+    for, its candidate pairs and, where the pairs carry it, its labeler x queue code."""
+    code = [F.first("l_code").alias("l_code")] if "l_code" in pairs_df.columns else []
     return (pairs_df.groupBy("labeler_id", "queue")
             .agg(F.sum(F.col("labels_needed") / F.col("task_degree")).alias("demand"),
-                 F.first("capacity").alias("capacity")))
+                 F.first("capacity").alias("capacity"), F.count(F.lit(1)).alias("pairs"), *code))
 
 
 def queue_capacity_split(demand_df: DataFrame, usage_df: DataFrame | None = None) -> DataFrame:
@@ -68,13 +70,6 @@ def queue_capacity_split(demand_df: DataFrame, usage_df: DataFrame | None = None
             .transform(with_largest_remainder, "_rest_total", "demand", "_rest")
             .select("labeler_id", "queue",
                     (F.col("_first") + F.col("_rest")).cast("int").alias("queue_capacity")))
-
-
-def usage(matched_df: DataFrame) -> DataFrame:
-    """(labeler_id, queue, used, relaxed_score) of a plan: what the relaxed pass asked of
-    each labeler, and the (priced) score it got from it."""
-    return matched_df.groupBy("labeler_id", "queue").agg(F.count(F.lit(1)).alias("used"),
-                                                         F.sum("score").alias("relaxed_score"))
 
 
 def with_queue_capacity(pairs_df: DataFrame, usage_df: DataFrame | None = None) -> DataFrame:

@@ -117,12 +117,9 @@ def _priced(by_queue: DataFrame, demand: DataFrame, *, keep: tuple[str, ...], ro
     # pairs with the entity codes of candidate_pairs(codes=...) send those to the solver, not ids
     coded = {"l_code", "t_code"} <= set(by_queue.columns)
     labeler, task = ("l_code", "t_code") if coded else ("labeler_id", "task_id")
-    # one row per labeler x queue (bounded by the roster, not by the pairs): capacities, the
-    # queue sizes and the code -> labeler map, in one small job
-    lq = (by_queue.groupBy("queue", "labeler_id")
-          .agg(F.count(F.lit(1)).alias("pairs"), F.first("capacity").alias("capacity"),
-               *([F.first("l_code").alias("l_code")] if coded else []))
-          .toPandas())
+    # the demand table (persisted; one row per labeler x queue, bounded by the roster) on the
+    # driver: capacities, the queue sizes and the code -> labeler map
+    lq = demand.toPandas()
     capacity = lq.groupby("labeler_id")["capacity"].first().astype(np.float64)
     # the dual bound needs every relaxed partition solved exactly (none above the greedy threshold)
     all_exact = bool((lq.groupby("queue")["pairs"].sum() <= max_exact_pairs).all())
