@@ -50,13 +50,17 @@ def read_version(spark: SparkSession, path: str, version: int) -> DataFrame:
 
 def conform(df: DataFrame, contract: TableContract) -> DataFrame:
     """Select the contract's columns, in order, cast to its types; fail naming what is missing."""
-    missing = [c for c in contract.columns if c not in df.columns]
+    # One schema round trip: ``df.columns`` re-analyses the plan on every call, and a cast
+    # sends its type to the JVM as JSON (~2 ms a column; a pipeline day conforms ~1,500).
+    have = {f.name: f.dataType for f in df.schema.fields}
+    missing = [c for c in contract.columns if c not in have]
     if missing:
         raise ContractError(
-            f"DataFrame for {contract.qualified_name} lacks columns {missing}; it has {df.columns}. "
+            f"DataFrame for {contract.qualified_name} lacks columns {missing}; it has {list(have)}. "
             f"The contract is schemas/{contract.layer}.py."
         )
-    return df.select([F.col(f.name).cast(f.dataType).alias(f.name) for f in contract.schema.fields])
+    return df.select([F.col(f.name) if have[f.name] == f.dataType else F.col(f.name).cast(f.dataType).alias(f.name)
+                      for f in contract.schema.fields])
 
 
 def _date_literal(value: date | str) -> str:
