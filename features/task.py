@@ -51,7 +51,8 @@ def task_universe(new_tasks_df: DataFrame, anchor_tasks_df: DataFrame | None, pa
            .withColumn("_prev_labels", F.lit(0).cast("long"))
            .withColumn("_prev_counts", F.create_map().cast("map<string,bigint>"))
            .withColumn("_prev_labeler_labels", F.create_map().cast("map<string,string>"))
-           .withColumn("_prev_completed_at", F.lit(None).cast("timestamp")))
+           .withColumn("_prev_completed_at", F.lit(None).cast("timestamp"))
+           .withColumn("_prev_entropy", F.lit(None).cast("double")))
     if anchor_tasks_df is None:
         return new
     prev = anchor_tasks_df.select(
@@ -61,6 +62,7 @@ def task_universe(new_tasks_df: DataFrame, anchor_tasks_df: DataFrame | None, pa
         F.col("label_counts").alias("_prev_counts"),
         F.col("labeler_labels").alias("_prev_labeler_labels"),
         F.col("completed_at").alias("_prev_completed_at"),
+        F.col("disagreement_entropy").alias("_prev_entropy"),
     ).join(new.select("task_id"), on="task_id", how="left_anti")
     return new.unionByName(prev)
 
@@ -136,9 +138,14 @@ def task_features(universe_df: DataFrame, task_judgments_df: DataFrame, completi
     labels = F.when(F.col("_new_counts").isNull(),
                     F.coalesce("_prev_counts", F.create_map().cast("map<string,bigint>"))).otherwise(
         merge_count_maps(F.array("_prev_counts", "_new_counts"), "string"))
-    labeler_labels = F.when(F.col("_new_labeler_labels").isNull(), F.col("_prev_labeler_labels")).otherwise(
-        F.map_zip_with(F.col("_prev_labeler_labels"), F.col("_new_labeler_labels"),
-                       lambda _k, old, new: F.coalesce(new, old)))
+    prev_ll, new_ll = F.col("_prev_labeler_labels"), F.col("_new_labeler_labels")
+    # A labeler new to the task (the usual case) adds its entry: map_concat is compiled code,
+    # map_zip_with is interpreted per entry; a labeler who judged the task again replaces its label.
+    labeler_labels = (F.when(new_ll.isNull(), prev_ll)
+                      .when(~F.arrays_overlap(F.map_keys(prev_ll), F.map_keys(new_ll)), F.map_concat(prev_ll, new_ll))
+                      .otherwise(F.map_zip_with(prev_ll, new_ll, lambda _k, old, new: F.coalesce(new, old))))
+    # The entropy of unchanged counts is the anchor's (new tasks have none yet).
+    entropy = F.when(F.col("_new_counts").isNull(), F.col("_prev_entropy")).otherwise(label_entropy(labels))
     return joined.select(
         "task_id", "as_of_date", "feature_ts", "queue", "modality", "priority", "created_at", "deadline_at",
         "retire_at",
@@ -146,7 +153,7 @@ def task_features(universe_df: DataFrame, task_judgments_df: DataFrame, completi
         (F.col("_prev_labels") + F.coalesce("_new_labels", F.lit(0))).alias("labels_so_far"),
         labels.alias("label_counts"),
         labeler_labels.alias("labeler_labels"),
-        label_entropy(labels).alias("disagreement_entropy"),
+        entropy.alias("disagreement_entropy"),
         hours(F.col("feature_ts"), F.col("created_at")).alias("age_hours"),
         hours(F.col("deadline_at"), F.col("feature_ts")).alias("sla_slack_hours"),
         "expected_handling_seconds",

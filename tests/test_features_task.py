@@ -93,6 +93,23 @@ def test_carrying_the_task_state_equals_building_from_scratch(spark):
     assert records(incremental.drop("expected_handling_seconds")) == records(expected.drop("expected_handling_seconds"))
 
 
+def test_a_labeler_who_judges_a_task_again_replaces_its_label_when_carried(spark):
+    """The carry's two map paths (a new labeler appends, a returning one replaces) and the entropy
+    carried for tasks without new labels agree with a build from scratch."""
+    again = [*JUDGMENTS, judgment("j7", "t1", "a", label="not_spam", at=ts(1, 12), active=5.0),
+             judgment("j8", "t2", "e", status="skipped", at=ts(1, 9), active=None)]  # null label and seconds
+    full, _ = build(spark, TASKS, again, 0, 2)
+    anchor = full.where(F.col("as_of_date") == d(0))
+    incremental, _ = build(spark, [t for t in TASKS if t["created_date"] >= d(1)],
+                           [j for j in again if j["event_date"] >= d(1)], 1, 2, anchor=anchor)
+    t1 = incremental.where((F.col("task_id") == "t1") & (F.col("as_of_date") == d(1))).first()
+    assert t1["labeler_labels"] == {"a": "not_spam", "b": "spam", "c": "not_spam"}
+    t2 = incremental.where((F.col("task_id") == "t2") & (F.col("as_of_date") == d(1))).first()
+    assert t2["disagreement_entropy"] == 0.0 and t2["label_counts"] == {"spam": 1} and t2["assignments_so_far"] == 2
+    expected = full.where(F.col("as_of_date") >= d(1))
+    assert records(incremental.drop("expected_handling_seconds")) == records(expected.drop("expected_handling_seconds"))
+
+
 def test_labels_known_at_the_anchor_feed_consensus(spark):
     full, _ = build(spark, TASKS, JUDGMENTS, 0, 0)
     known = tk.labels_known_at(full, d(0)).orderBy("task_id", "labeler_id").collect()
