@@ -12,12 +12,14 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Mapping
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 
 import pandas as pd
 from pyspark.sql import DataFrame, SparkSession
 from pyspark.sql import functions as F
+from pyspark.util import inheritable_thread_target
 
 from infra.checkpoints import release
 from scoring.allocation.candidates import candidate_pairs, pair_bound
@@ -40,7 +42,7 @@ from scoring.allocation.config import (
 from scoring.allocation.matching import relative_gap
 from scoring.allocation.metrics import plan_metrics, totals, with_random_scores, with_ratios
 from scoring.allocation.plan import build_plan, weights_df, with_constraint_columns
-from scoring.allocation.shared_capacity import Strategy, match_shared_capacity
+from scoring.allocation.shared_capacity import SharedCapacityPlan, Strategy, match_shared_capacity
 
 log = logging.getLogger("labelops.allocation")
 
@@ -148,8 +150,14 @@ def _allocate_pairs(spark: SparkSession, pairs: DataFrame, codes: EntityCodes, i
              stats["pairs_cross_product"])
     if n_pairs == 0:
         return AllocationResult(plan=None, metrics=None, stats=stats, empty_reason=NO_ELIGIBLE_PAIR)
-    result = match_shared_capacity(scored, settings.strategy, keep=PLAN_KEEP,
-                                   max_exact_pairs=settings.max_exact_pairs)
+    # Baseline: a random maximal assignment of the same pairs under the same shared capacities
+    # (greedy over random scores in ONE partition, i.e. on one core). It runs beside the policy's
+    # matching, whose per-queue partitions leave the other core idle while the biggest queue solves.
+    with ThreadPoolExecutor(max_workers=1, thread_name_prefix="random-baseline") as pool:
+        random_future = pool.submit(inheritable_thread_target(_random_baseline), scored, settings.random_seed)
+        result = match_shared_capacity(scored, settings.strategy, keep=PLAN_KEEP,
+                                       max_exact_pairs=settings.max_exact_pairs)
+        random_plan = random_future.result()
     split = result.capacity_split
     with_capacity = (scored.join(F.broadcast(split), on=["labeler_id", "queue"], how="left") if split is not None
                      else scored.withColumn("queue_capacity", F.col("capacity")))
@@ -160,10 +168,6 @@ def _allocate_pairs(spark: SparkSession, pairs: DataFrame, codes: EntityCodes, i
                        policy_version=settings.policy_version)
             .transform(with_constraint_columns, inputs.labelers, inputs.open_tasks,
                        inputs.already_judged))
-    # Baseline: a random maximal assignment of the same pairs under the same shared
-    # capacities (greedy over random scores, one partition).
-    random_plan = match_shared_capacity(with_random_scores(scored, settings.random_seed), "global",
-                                        compare_greedy=False, max_exact_pairs=0)
     per_queue = plan_metrics(with_capacity, {"policy": result.matched, "random": random_plan.matched},
                              window_h=settings.window_hours).toPandas()
     release(random_plan.matched)  # a local checkpoint: unpersist() alone keeps its blocks
@@ -174,6 +178,11 @@ def _allocate_pairs(spark: SparkSession, pairs: DataFrame, codes: EntityCodes, i
     stats.update({"objective": result.objective, "upper_bound": result.upper_bound,
                   "gap_bound": result.gap_bound, "strategy": settings.strategy})
     return AllocationResult(plan=plan, metrics=metrics, stats=stats)
+
+
+def _random_baseline(scored: DataFrame, seed: int) -> SharedCapacityPlan:
+    return match_shared_capacity(with_random_scores(scored, seed), "global", compare_greedy=False,
+                                 max_exact_pairs=0)
 
 
 def _metrics_table(per_queue: pd.DataFrame, objectives: pd.DataFrame,
