@@ -67,17 +67,23 @@ def _date_literal(value: date | str) -> str:
     return value.isoformat() if isinstance(value, date) else str(value)
 
 
+def _writer(df: DataFrame, contract: TableContract, mode: str, user_metadata: str):
+    """A Delta writer as the contract says: partitioning, run metadata, and the table properties
+    (``contract.delta_properties``), which Delta applies when the write creates the table."""
+    return (df.write.format("delta").mode(mode)
+            .options(**contract.delta_properties)
+            .option("userMetadata", user_metadata)
+            .partitionBy(*contract.partition_by))
+
+
 def replace_partition(df: DataFrame, contract: TableContract, path: str, logical_date: date | str,
                       user_metadata: str) -> None:
     """Rewrite exactly the logical date's partition (Delta replaceWhere): reruns never duplicate."""
     column = contract.logical_date_column
     if column is None:
         raise ContractError(f"{contract.qualified_name} has no logical_date_column for replaceWhere")
-    (df.write.format("delta").mode("overwrite")
-       .option("replaceWhere", f"{column} = '{_date_literal(logical_date)}'")
-       .option("userMetadata", user_metadata)
-       .partitionBy(*contract.partition_by)
-       .save(path))
+    (_writer(df, contract, "overwrite", user_metadata)
+        .option("replaceWhere", f"{column} = '{_date_literal(logical_date)}'").save(path))
 
 
 def replace_range(df: DataFrame, contract: TableContract, path: str, first: date | str, last: date | str,
@@ -89,21 +95,15 @@ def replace_range(df: DataFrame, contract: TableContract, path: str, first: date
     if column is None:
         raise ContractError(f"{contract.qualified_name} has no logical_date_column for replaceWhere")
     predicate = f"{column} >= '{_date_literal(first)}' AND {column} <= '{_date_literal(last)}'"
-    (df.write.format("delta").mode("overwrite")
-       .option("replaceWhere", predicate)
-       .option("userMetadata", user_metadata)
-       .partitionBy(*contract.partition_by)
-       .save(path))
+    _writer(df, contract, "overwrite", user_metadata).option("replaceWhere", predicate).save(path)
 
 
 def overwrite(df: DataFrame, contract: TableContract, path: str, user_metadata: str) -> None:
-    (df.write.format("delta").mode("overwrite").option("overwriteSchema", "false")
-       .option("userMetadata", user_metadata).partitionBy(*contract.partition_by).save(path))
+    _writer(df, contract, "overwrite", user_metadata).option("overwriteSchema", "false").save(path)
 
 
 def append(df: DataFrame, contract: TableContract, path: str, user_metadata: str) -> None:
-    (df.write.format("delta").mode("append").option("userMetadata", user_metadata)
-       .partitionBy(*contract.partition_by).save(path))
+    _writer(df, contract, "append", user_metadata).save(path)
 
 
 def merge(df: DataFrame, contract: TableContract, path: str, user_metadata: str, *,
@@ -115,8 +115,7 @@ def merge(df: DataFrame, contract: TableContract, path: str, user_metadata: str,
     if not table_exists(spark, path):
         # First batch: create the table (partitioned as the contract says) with an empty write,
         # then MERGE like any other batch so duplicates inside the batch follow the same rule.
-        (spark.createDataFrame([], contract.schema).write.format("delta").mode("append")
-            .option("userMetadata", user_metadata).partitionBy(*contract.partition_by).save(path))
+        _writer(spark.createDataFrame([], contract.schema), contract, "append", user_metadata).save(path)
     condition = " AND ".join(f"t.`{k}` = s.`{k}`" for k in contract.keys)
     for column, values in (prune_values or {}).items():
         literals = ", ".join(f"'{_date_literal(v)}'" for v in sorted(set(values)))

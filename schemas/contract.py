@@ -58,12 +58,31 @@ class TableContract:
     description: str = ""
     # For replace_partition / replace_range tables: the column that carries the logical date.
     logical_date_column: str | None = None
-    # Delta table properties set when the table is created.
+    # Columns (besides keys and partition columns) that readers filter on, so the table keeps
+    # Delta file statistics for them: e.g. silver judgments by ``ingest_date``.
+    skipping_columns: tuple[str, ...] = ()
+    # Further Delta table properties, set when the table is created (``delta_properties``).
     properties: dict[str, str] = field(default_factory=dict)
 
     @property
     def qualified_name(self) -> str:
         return f"{self.layer}.{self.name}"
+
+    @property
+    def stats_columns(self) -> tuple[str, ...]:
+        """The columns whose min / max / null counts Delta keeps per file: keys and
+        ``skipping_columns``, the only ones a lookup or a pruned scan filters on (partition
+        columns need none, and Delta refuses them). By default Delta collects statistics for
+        the first 32 columns, which costs every write ~0.1-0.6 s on the wide feature tables
+        (docs/runtime.md, "Tenth pass") and would drop a filter column that moved past 32."""
+        wanted = dict.fromkeys((*self.keys, *self.skipping_columns))
+        return tuple(c for c in wanted if c not in self.partition_by)
+
+    @property
+    def delta_properties(self) -> dict[str, str]:
+        """Table properties a write passes when it creates the table."""
+        stats = {"delta.dataSkippingStatsColumns": ",".join(self.stats_columns)} if self.stats_columns else {}
+        return {**stats, **self.properties}
 
     @property
     def columns(self) -> list[str]:

@@ -387,6 +387,7 @@ PUBLICATIONS = TableContract(
         StructField("published_at", TimestampType(), False),
     ]),
     keys=("publication_id",),
+    skipping_columns=("as_of_end",),  # the features job looks up the newest gated publications
     write_mode="append",
     description="One row per feature table per features run: feature-set version and definition "
     "hash, the Delta version written, the input table versions read, code version, gate result.",

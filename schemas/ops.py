@@ -37,6 +37,7 @@ RUNS = TableContract(
         StructField("error", StringType(), True),
     ]),
     keys=("run_id",),
+    skipping_columns=("job", "logical_date"),  # one row per run, appended: readers pick by these
     write_mode="append",
     description="Lineage: which inputs (Delta versions), which outputs, which code, which gate result.",
     expectations=tuple(not_null("run_id", "job", "status") + [unique("run_id"),

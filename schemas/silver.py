@@ -50,6 +50,7 @@ JUDGMENTS = TableContract(
     ]),
     keys=("judgment_id",),
     partition_by=("event_date",),
+    skipping_columns=("ingest_date",),  # the features job finds a day's late judgments by it
     write_mode="merge",
     description="One row per judgment (assignment outcome), deduplicated by judgment_id, "
     "partitioned by the date it happened (submitted_at, else assigned_at).",
@@ -84,6 +85,7 @@ TASKS = TableContract(
     ]),
     keys=("task_id",),
     partition_by=("created_date",),
+    skipping_columns=("ingest_date",),  # the features job finds a day's re-exported tasks by it
     write_mode="merge",
     description="One row per task, latest export wins.",
     expectations=tuple(
