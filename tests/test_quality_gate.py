@@ -151,3 +151,60 @@ def test_value_rules_with_mostly_or_unrenderable_values_are_not_screened():
     assert between("x").where is None
     assert in_set("d", [object()]).where is None
     assert between("x", 0.5, 2).where == "`x` IS NOT NULL AND NOT (`x` >= 0.5D AND `x` <= 2)"
+
+
+def _count_registrations(monkeypatch, ctx) -> list[str]:
+    calls: list[str] = []
+    factory = type(ctx.suites)
+    original = factory.add_or_update
+
+    def spy(self, suite):
+        calls.append(suite.name)
+        return original(self, suite)
+
+    monkeypatch.setattr(factory, "add_or_update", spy)
+    return calls
+
+
+def test_a_process_registers_a_suite_once_and_again_when_it_changes(spark, tmp_path, monkeypatch):
+    clean = spark.createDataFrame([("a", 1, 0.5), ("b", 200, 0.2)], SCHEMA)
+    first = QualityGate(str(tmp_path))
+    assert first.validate(clean, CONTRACT, run_id="r1", logical_date="2026-01-01").passed
+    calls = _count_registrations(monkeypatch, first._get_context())
+
+    # the next job of the same process: same context, nothing registered again
+    second = QualityGate(str(tmp_path))
+    assert second._get_context() is first._get_context()
+    assert second.validate(clean, CONTRACT, run_id="r2", logical_date="2026-01-01").passed
+    assert calls == []
+
+    # a changed suite is registered and is what decides
+    stricter = replace(CONTRACT, expectations=(*CONTRACT.expectations, rule("n_small", "n > 100")))
+    result = second.validate(clean, stricter, run_id="r3", logical_date="2026-01-01")
+    assert [o.expectation for o in result.failures] == [e.label for e in stricter.expectations if e.note == "n_small"]
+    assert calls and set(calls) == {CONTRACT.qualified_name}
+
+
+def test_a_suite_another_process_changed_is_registered_again(spark, tmp_path):
+    import great_expectations as gx
+
+    clean = spark.createDataFrame([("a", 1, 0.5)], SCHEMA)
+    gate = QualityGate(str(tmp_path))
+    assert gate.validate(clean, CONTRACT, run_id="r1", logical_date=None).passed
+    # another process (its own context on the same project) stores a different suite of the same name
+    other = gx.get_context(mode="file", project_root_dir=str(tmp_path))
+    other.suites.add_or_update(gx.ExpectationSuite(
+        name=CONTRACT.qualified_name,
+        expectations=[gx.expectations.ExpectColumnValuesToNotBeNull(column="rate")]))
+    bad = spark.createDataFrame([("a", -1, 0.5)], SCHEMA)
+    result = gate.validate(bad, CONTRACT, run_id="r2", logical_date=None)
+    assert [o.expectation for o in result.failures] == [
+        e.label for e in CONTRACT.expectations if e.note == "n_non_negative"]
+
+
+def test_config_variables_are_read_once_with_their_values(tmp_path):
+    gate = QualityGate(str(tmp_path))
+    ctx = gate._get_context()
+    stored = (tmp_path / "gx" / "uncommitted" / "config_variables.yml").read_text()
+    values = ctx.config_provider.get_values()
+    assert values.get("instance_id") and values["instance_id"] in stored
