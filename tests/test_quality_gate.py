@@ -208,3 +208,6 @@ def test_config_variables_are_read_once_with_their_values(tmp_path):
     stored = (tmp_path / "gx" / "uncommitted" / "config_variables.yml").read_text()
     values = ctx.config_provider.get_values()
     assert values.get("instance_id") and values["instance_id"] in stored
+    # read once: a later edit of the file does not reach this process's context
+    (tmp_path / "gx" / "uncommitted" / "config_variables.yml").write_text("instance_id: edited\n")
+    assert ctx.config_provider.get_values()["instance_id"] == values["instance_id"]
