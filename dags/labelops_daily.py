@@ -2,9 +2,10 @@
 ### labelops_daily
 
 Every day, for the logical date `ds`: raw platform exports -> bronze (+ quarantine)
--> silver -> ... each stage a `spark-submit` of one job in `jobs/`, in the order of
-`jobs.registry.DAILY`. Every job gates its output with Great Expectations before it
-publishes, so a failed gate fails its task and stops everything downstream; the
+-> silver -> features and confidence (side by side: both read silver only) -> allocation,
+each stage a `spark-submit` of one job in `jobs/`; a job's upstream tasks are the jobs whose
+tables it reads (`jobs.registry`, `after`). Every job gates its output with Great Expectations
+before it publishes, so a failed gate fails its task and stops everything downstream; the
 last published table versions stay readable.
 
 Params (override per run with `--conf '{"lake": ..., "raw": ...}'`):
@@ -50,7 +51,7 @@ default_args = {
 
 with DAG(
     dag_id="labelops_daily",
-    description="raw exports -> bronze -> silver -> features -> confidence -> allocation, gated",
+    description="raw exports -> bronze -> silver -> features + confidence -> allocation, gated",
     doc_md=__doc__,
     schedule="@daily",
     start_date=datetime(2026, 1, 1),
@@ -63,7 +64,7 @@ with DAG(
         "raw": os.environ.get("LABELOPS_RAW", ""),
     },
 ) as dag:
-    upstream = None
+    tasks = {}
     for name in DAILY:
         job = JOBS[name]
         args = ["--date", "{{ ds }}", "--lake", "{{ params.lake }}",
@@ -81,6 +82,6 @@ with DAG(
                 properties_file=str(SPARK_PROPERTIES),
                 **common,
             )
-        if upstream is not None:
-            upstream >> task
-        upstream = task
+        for upstream in job.after:
+            tasks[upstream] >> task
+        tasks[name] = task

@@ -17,6 +17,8 @@ class JobSpec:
     module: str
     summary: str
     needs_raw: bool = False
+    # Jobs whose published tables this one reads: its upstream tasks in the daily DAG.
+    after: tuple[str, ...] = ()
 
     @property
     def script(self) -> str:
@@ -28,14 +30,19 @@ JOBS: dict[str, JobSpec] = {
     j.name: j
     for j in (
         JobSpec("ingest", "jobs.ingest", "raw exports -> bronze + quarantine", needs_raw=True),
-        JobSpec("silver", "jobs.silver", "bronze -> deduplicated, conformed silver"),
-        JobSpec("features", "jobs.build_features", "silver -> daily aggregates + point-in-time feature tables, gated, versioned"),
-        JobSpec("confidence", "jobs.confidence", "silver judgments -> task posteriors, labeler confusion, model runs"),
-        JobSpec("allocate", "jobs.allocate", "open tasks x labelers -> scored, capacity-matched assignment plan"),
+        JobSpec("silver", "jobs.silver", "bronze -> deduplicated, conformed silver", after=("ingest",)),
+        JobSpec("features", "jobs.build_features", "silver -> daily aggregates + point-in-time feature tables, gated, versioned",
+                after=("silver",)),
+        JobSpec("confidence", "jobs.confidence", "silver judgments -> task posteriors, labeler confusion, model runs",
+                after=("silver",)),
+        JobSpec("allocate", "jobs.allocate", "open tasks x labelers -> scored, capacity-matched assignment plan",
+                after=("features", "confidence")),
     )
 }
 
-# The daily DAG runs these in this order (each after the previous one succeeded).
+# The daily DAG's jobs, in an order that respects every ``after``: each job runs once the jobs
+# it reads from succeeded, so features and confidence (both read silver only) can run side by
+# side where the executor has room, and a failed gate stops only what reads its tables.
 DAILY = ["ingest", "silver", "features", "confidence", "allocate"]
 
 
