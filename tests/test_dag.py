@@ -77,7 +77,7 @@ def _parse_dag_with_runner(runner: str) -> subprocess.CompletedProcess:
         "import importlib.util as u; s = u.spec_from_file_location('d', sys.argv[1]);"
         "m = u.module_from_spec(s); s.loader.exec_module(m);"
         "print(json.dumps([[t.task_id, type(t).__name__, getattr(t, 'module', None), t.retries,"
-        " t.application_args] for t in m.dag.topological_sort()]))"
+        " t.application_args, sorted(t.upstream_task_ids)] for t in m.dag.topological_sort()]))"
     )
     return subprocess.run([sys.executable, "-c", code, str(REPO / "dags" / "labelops_daily.py")],
                           capture_output=True, text=True, timeout=120,
@@ -88,12 +88,15 @@ def test_in_process_runner_wires_the_same_jobs_with_the_same_arguments(dagbag):
     out = _parse_dag_with_runner("in-process")
     assert out.returncode == 0, out.stderr[-2000:]
     tasks = json.loads(out.stdout.strip().splitlines()[-1])
-    assert sorted(t[0] for t in tasks) == sorted(DAILY)
+    # one warm session runs one task at a time: chained in DAILY order, the same order every day
+    assert [t[0] for t in tasks] == DAILY
     submit = dagbag.dags["labelops_daily"]
-    for task_id, kind, module, retries, args in tasks:
+    for i, (task_id, kind, module, retries, args, upstream) in enumerate(tasks):
         assert kind == "LabelopsInProcessOperator"
         assert module == JOBS[task_id].module and retries >= 2
         assert args == submit.get_task(task_id).application_args
+        assert upstream == DAILY[max(0, i - 1):i]
+        assert set(JOBS[task_id].after) <= set(DAILY[:i])  # still after everything it reads
 
 
 def test_an_unknown_runner_is_refused_by_name():
