@@ -4,9 +4,10 @@
 Every day, for the logical date `ds`: raw platform exports -> bronze (+ quarantine)
 -> silver -> features and confidence (side by side: both read silver only) -> allocation,
 each stage a `spark-submit` of one job in `jobs/`; a job's upstream tasks are the jobs whose
-tables it reads (`jobs.registry`, `after`; the in-process runner chains them in `DAILY` order). Every job gates its output with Great Expectations
-before it publishes, so a failed gate fails its task and stops everything downstream; the
-last published table versions stay readable.
+tables it reads (`jobs.registry.daily_upstreams`; the in-process runner chains them in `DAILY`
+order). Every job gates its output with Great Expectations before it publishes, so a failed
+gate fails its task and stops everything downstream; the last published table versions stay
+readable.
 
 Params (override per run with `--conf '{"lake": ..., "raw": ...}'`):
 - `lake`: lake root (local folder or s3a://...); default `$LABELOPS_LAKE` or `<repo>/lakehouse`
@@ -35,7 +36,7 @@ from infra.airflow_operator import (
     LabelopsSparkSubmitOperator,
     task_runner,
 )
-from jobs.registry import DAILY, JOBS
+from jobs.registry import DAILY, JOBS, daily_upstreams
 
 REPO = Path(__file__).resolve().parent.parent
 SPARK_PROPERTIES = REPO / "infra" / "spark-defaults.conf"
@@ -82,10 +83,7 @@ with DAG(
                 properties_file=str(SPARK_PROPERTIES),
                 **common,
             )
-        # One warm session runs in-process tasks one at a time anyway: chained in DAILY order they
-        # run in the same order every day (dag.test() would pick between features and confidence
-        # at random), so days and demo runs stay comparable.
-        upstreams = job.after if RUNNER != "in-process" else DAILY[:DAILY.index(name)][-1:]
-        for upstream in upstreams:
+        # in-process: chained (dag.test() would pick between features and confidence at random)
+        for upstream in daily_upstreams(name, chained=RUNNER == "in-process"):
             tasks[upstream] >> task
         tasks[name] = task

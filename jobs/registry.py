@@ -46,6 +46,15 @@ JOBS: dict[str, JobSpec] = {
 DAILY = ["ingest", "silver", "features", "confidence", "allocate"]
 
 
+def daily_upstreams(name: str, chained: bool = False) -> tuple[str, ...]:
+    """The upstream tasks of ``name`` in the daily DAG: the jobs it reads from, or with ``chained``
+    (one warm in-process session runs a task at a time anyway) the job before it in ``DAILY``,
+    so that every day runs its jobs in the same order."""
+    if chained:
+        return tuple(DAILY[:DAILY.index(name)][-1:])
+    return get(name).after
+
+
 def get(name: str) -> JobSpec:
     try:
         return JOBS[name]

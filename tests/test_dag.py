@@ -127,3 +127,15 @@ def test_in_process_operator_calls_main_and_maps_exit_codes(spark, monkeypatch):
     with pytest.raises(AirflowException, match="exited with code 1") as exc:
         op.execute({})
     assert not isinstance(exc.value, AirflowFailException), "other failures keep their retries"
+
+
+def test_daily_upstreams_are_the_jobs_read_or_the_previous_job_when_chained():
+    from jobs.registry import daily_upstreams
+
+    assert daily_upstreams("ingest") == () and daily_upstreams("ingest", chained=True) == ()
+    assert daily_upstreams("confidence") == ("silver",)
+    assert daily_upstreams("confidence", chained=True) == ("features",)
+    assert set(daily_upstreams("allocate")) == {"features", "confidence"}
+    assert daily_upstreams("allocate", chained=True) == ("confidence",)
+    with pytest.raises(SystemExit, match="unknown job 'nope'"):
+        daily_upstreams("nope")
