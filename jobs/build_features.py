@@ -99,8 +99,10 @@ def inputs_for(read: Reader, plan: RebuildPlan, params: FeatureParams) -> Featur
 
 
 def read_build_inputs(spark: SparkSession, lake: Lake, logical_date: date, rebuild_from: date | None = None,
-                      params: FeatureParams = DEFAULT_PARAMS) -> tuple[FeatureInputs, RebuildPlan]:
-    """Plan and inputs from a lake's latest versions, outside a job run (benchmarks, notebooks)."""
+                      params: FeatureParams = DEFAULT_PARAMS,
+                      plan: RebuildPlan | None = None) -> tuple[FeatureInputs, RebuildPlan]:
+    """Plan and inputs from a lake's latest versions, outside a job run (benchmarks, notebooks).
+    ``plan`` replaces the job's own plan (e.g. one as-of day, to time it against the planned range)."""
 
     def read(contract: TableContract, required: bool) -> DataFrame | None:
         version = delta_io.latest_version(spark, lake.path(contract))
@@ -110,7 +112,7 @@ def read_build_inputs(spark: SparkSession, lake: Lake, logical_date: date, rebui
             return None
         return delta_io.read_version(spark, lake.path(contract), version)
 
-    plan = plan_for(read, logical_date, rebuild_from)
+    plan = plan or plan_for(read, logical_date, rebuild_from)
     return inputs_for(read, plan, params), plan
 
 
