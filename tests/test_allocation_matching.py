@@ -182,3 +182,27 @@ def test_weight_overrides_apply_to_every_queue_and_reject_typos() -> None:
         parse_weight_overrides(["qualty=3"])
     with pytest.raises(ValueError, match="NAME=VALUE"):
         parse_weight_overrides(["cost"])
+
+
+def _tied_instance(seed: int) -> pd.DataFrame:
+    """30 labelers x 40 tasks, scores drawn from three values: many optimal plans tie."""
+    rng = np.random.default_rng(seed)
+    rows = [(f"l{i:02d}", f"t{j:02d}", float(rng.choice([1.0, 2.0, 3.0])))
+            for i in range(30) for j in range(40) if rng.random() < 0.5]
+    return instance(rows, {f"l{i:02d}": int(rng.integers(1, 4)) for i in range(30)},
+                    {f"t{j:02d}": int(rng.integers(1, 3)) for j in range(40)})
+
+
+@pytest.mark.parametrize("max_exact_pairs", [10**6, 0], ids=["exact", "greedy"])
+def test_plan_does_not_depend_on_the_order_spark_hands_the_rows_in(max_exact_pairs: int) -> None:
+    # Spark gives a group's rows in shuffle-fetch order, which changes from run to run; with tied
+    # scores both solvers would pick a different (equally good) plan each time, so a rerun of
+    # a date would move assignments. The plan must depend on the pairs only.
+    pdf = _tied_instance(5)
+    plans = []
+    for seed in range(4):
+        shuffled = pdf.sample(frac=1.0, random_state=seed).reset_index(drop=True)
+        out = match_partition(shuffled, max_exact_pairs=max_exact_pairs)
+        plans.append(sorted(zip(out["labeler_id"], out["task_id"], strict=True)))
+    assert len(plans[0]) > 0
+    assert all(p == plans[0] for p in plans[1:])

@@ -124,3 +124,20 @@ def test_plan_metrics_in_spark_equal_the_pandas_summary_per_queue(spark) -> None
         want = summarize(part, part["_chosen"].to_numpy())
         for field in SUM_FIELDS:
             assert got.loc[queue, field] == pytest.approx(want[field], rel=1e-9, abs=1e-9), (queue, field)
+
+
+def test_random_baseline_scores_follow_the_pairs_not_their_row_order(spark) -> None:
+    """The baseline is drawn per pair: the same pairs in another order or partitioning (another
+    run's shuffle) get the same scores, another seed other ones; all in (0, 1.001]."""
+    from scoring.allocation.metrics import with_random_scores
+
+    rows = [(f"t{i:03d}", f"l{j:02d}") for i in range(60) for j in range(5)] + [("t999", None)]
+    pairs = spark.createDataFrame(rows, "task_id string, labeler_id string")
+    one = with_random_scores(pairs, 7).toPandas().sort_values(["task_id", "labeler_id"]).reset_index(drop=True)
+    other = (with_random_scores(pairs.orderBy(F.col("task_id").desc()).repartition(3), 7).toPandas()
+             .sort_values(["task_id", "labeler_id"]).reset_index(drop=True))
+    assert one.equals(other)
+    assert one["score"].between(1e-3, 1.0 + 1e-3).all() and one["score"].nunique() == len(rows)
+    assert 0.4 < one["score"].mean() < 0.6
+    reseeded = with_random_scores(pairs, 8).toPandas().sort_values(["task_id", "labeler_id"]).reset_index(drop=True)
+    assert (reseeded["score"] != one["score"]).mean() > 0.99

@@ -6,6 +6,7 @@ from __future__ import annotations
 import math
 
 import numpy as np
+import pandas as pd
 import pytest
 
 from scoring.allocation.config import QUEUE_INDEX, weights_for
@@ -163,6 +164,27 @@ def test_coded_scorer_agrees_with_the_built_ins_on_candidate_pairs(small_instanc
     assert_approx_df_equality(got.select(*cols), want.select(*cols), 1e-12, ignore_row_order=True,
                               ignore_nullable=True)
     pairs.unpersist()
+
+
+def test_entity_codes_do_not_depend_on_the_input_row_order(small_instance) -> None:
+    """The codes order the pairs a solver sees (ties between equal scores go by them): the same
+    inputs in another row order (another shuffle, another run) must get the same codes."""
+    from pyspark.sql import functions as F
+
+    from scoring.allocation.coded import entity_codes
+
+    syn, frames = small_instance
+    runs = []
+    for descending in (False, True):
+        order = [F.col(c).desc() if descending else F.col(c) for c in ("labeler_id", "task_id")]
+        tasks = frames["open_tasks"].orderBy(*order[1:]).coalesce(1)
+        labelers = frames["labelers"].orderBy(order[0]).coalesce(1)
+        codes = entity_codes(tasks, labelers, frames["skills"], syn.window_start)
+        runs.append((codes.tasks.toPandas().sort_values("task_id").reset_index(drop=True),
+                     codes.labeler_queues.toPandas().sort_values(["labeler_id", "queue"]).reset_index(drop=True)))
+    assert len(runs[0][0]) > 200 and len(runs[0][1]) > 10
+    pd.testing.assert_frame_equal(runs[0][0], runs[1][0])
+    pd.testing.assert_frame_equal(runs[0][1], runs[1][1])
 
 
 def test_entity_codes_leave_out_an_unscorable_task_and_refuse_duplicate_skills(small_instance, caplog) -> None:

@@ -192,9 +192,10 @@ def candidate_pairs(open_tasks_df: DataFrame, labelers_df: DataFrame, skills_df:
     return (
         pairs
         .withColumn("task_degree", F.count(F.lit(1)).over(per_task).cast("int"))
-        # the labeler's share of the demand it is a candidate for, over its capacity
+        # the labeler's share of the demand it is a candidate for, over its capacity (the sum
+        # rounded: its last bits follow the rows' order, which changes from run to run)
         .withColumn("load_ratio",
-                    F.sum(F.col("labels_needed") / F.col("task_degree")).over(per_labeler)
+                    F.round(F.sum(F.col("labels_needed") / F.col("task_degree")).over(per_labeler), 9)
                     / F.col("capacity"))
         .select(*PAIR_COLUMNS, *(["t_code", "l_code"] if codes is not None else []))
     )

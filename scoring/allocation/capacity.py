@@ -48,7 +48,9 @@ def candidate_demand(pairs_df: DataFrame) -> DataFrame:
     for, its candidate pairs and, where the pairs carry it, its labeler x queue code."""
     code = [F.first("l_code").alias("l_code")] if "l_code" in pairs_df.columns else []
     return (pairs_df.groupBy("labeler_id", "queue")
-            .agg(F.sum(F.col("labels_needed") / F.col("task_degree")).alias("demand"),
+            # rounded: a float sum's last bits follow the rows' order, which changes from run to
+            # run, and the split's largest-remainder ranking must not
+            .agg(F.round(F.sum(F.col("labels_needed") / F.col("task_degree")), 9).alias("demand"),
                  F.first("capacity").alias("capacity"), F.count(F.lit(1)).alias("pairs"), *code))
 
 

@@ -72,9 +72,11 @@ class EntityCodes:
 
 
 def _collect(df: DataFrame, key: tuple[str, ...], columns: tuple[str, ...], what: str) -> pd.DataFrame:
-    """The entity table on the driver (one row per key). Refuses duplicate keys; leaves out (with
-    a warning) rows that cannot be scored because an input is null, so they get no pairs."""
-    table = df.select(*key, *columns).toPandas()
+    """The entity table on the driver (one row per key), sorted by key so that the codes (row
+    numbers) do not depend on the order the rows arrive in: the solvers see the pairs ordered by
+    code, so the same inputs give the same plan. Refuses duplicate keys; leaves out (with a
+    warning) rows that cannot be scored because an input is null, so they get no pairs."""
+    table = df.select(*key, *columns).toPandas().sort_values(list(key), kind="stable")
     dupes = table[table.duplicated(list(key), keep=False)]
     if len(dupes):
         raise ValueError(f"{what}: several rows for the same {key}, e.g. "

@@ -13,11 +13,16 @@ integer costs (``COST_SCALE``); the rounding moves the optimum by < 1e-6 per pai
 
 The greedy fallback takes pairs by decreasing score while both sides have room; where
 both run, ``match_partition`` reports greedy's relative gap to the exact optimum.
+
+Both solvers see the pairs in one canonical order (by labeler, then task): they break ties
+between equally good pairs by that order, and Spark hands a group's rows in shuffle-fetch
+order, which changes from run to run. So a rerun of the same pairs gives the same plan.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
+from functools import cached_property
 
 import numpy as np
 import pandas as pd
@@ -42,8 +47,9 @@ class Instance:
     @classmethod
     def from_frame(cls, pdf: pd.DataFrame, score: str = "score", capacity: str = "capacity",
                    need: str = "labels_needed", labeler: str = "labeler_id", task: str = "task_id") -> Instance:
-        lab_codes, lab_index = pd.factorize(pdf[labeler], sort=False)
-        task_codes, task_index = pd.factorize(pdf[task], sort=False)
+        """Codes are the ranks of the sorted keys, so they do not depend on the row order."""
+        lab_codes, lab_index = pd.factorize(pdf[labeler], sort=True)
+        task_codes, task_index = pd.factorize(pdf[task], sort=True)
         cap = np.zeros(len(lab_index), dtype=np.int64)
         cap[lab_codes] = pdf[capacity].to_numpy(dtype=np.int64)
         nd = np.zeros(len(task_index), dtype=np.int64)
@@ -54,11 +60,18 @@ class Instance:
     def objective(self, chosen: np.ndarray) -> float:
         return float(self.score[chosen].sum())
 
+    @cached_property
+    def order(self) -> np.ndarray:
+        """Row positions by (labeler, task): the order the solvers consider the pairs in. One
+        int64 key (a pair is unique) sorts ~2x faster than ``np.lexsort`` on the two codes."""
+        key = self.labeler.astype(np.int64) * max(len(self.need), 1) + self.task
+        return np.argsort(key, kind="stable")
+
 
 def solve_exact(inst: Instance) -> np.ndarray:
     """Boolean mask of chosen pairs maximising the total score (OR-Tools min-cost flow)."""
     n_lab, n_task = len(inst.capacity), len(inst.need)
-    positive = np.flatnonzero(inst.score > 0)
+    positive = inst.order[inst.score[inst.order] > 0]  # arcs in canonical order
     chosen = np.zeros(len(inst.score), dtype=bool)
     flow_total = int(min(inst.capacity.sum(), inst.need.sum()))
     if len(positive) == 0 or flow_total == 0:
@@ -87,7 +100,7 @@ def solve_exact(inst: Instance) -> np.ndarray:
 
 def solve_greedy(inst: Instance) -> np.ndarray:
     """Pairs by decreasing score while labeler and task both have room: O(n log n)."""
-    order = np.argsort(-inst.score, kind="stable")
+    order = inst.order[np.argsort(-inst.score[inst.order], kind="stable")]  # ties: canonical order
     order = order[inst.score[order] > 0]
     cap = inst.capacity.copy().tolist()
     need = inst.need.copy().tolist()

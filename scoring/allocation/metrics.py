@@ -153,6 +153,14 @@ def plan_metrics(scored_df: DataFrame, plans: Mapping[str, DataFrame],
     return out.select(*[F.col(f.name).cast(f.dataType).alias(f.name) for f in METRICS_SCHEMA.fields])
 
 
+_UNIT = 2.0 ** -53  # 53 hash bits -> a double in [0, 1)
+
+
 def with_random_scores(scored_df: DataFrame, seed: int) -> DataFrame:
-    """The random baseline: the same candidate pairs, scored uniformly at random (> 0)."""
-    return scored_df.withColumn("score", F.rand(seed) + F.lit(1e-3))
+    """The random baseline: the same candidate pairs, scored uniformly at random (> 0).
+
+    The score is a hash of (seed, task, labeler), not ``rand(seed)``: ``rand`` follows the rows'
+    order within their partitions, which a shuffle changes from run to run, so a rerun would
+    draw another baseline. Hashed, the same seed and pairs give the same baseline plan."""
+    bits = F.xxhash64(F.lit(int(seed)), F.col("task_id"), F.col("labeler_id")).bitwiseAND(F.lit((1 << 53) - 1))
+    return scored_df.withColumn("score", bits.cast("double") * F.lit(_UNIT) + F.lit(1e-3))

@@ -133,6 +133,9 @@ def _priced(by_queue: DataFrame, demand: DataFrame, *, keep: tuple[str, ...], ro
         used = match_usage(relaxed_pairs, max_exact_pairs=max_exact_pairs, labeler=labeler, task=task).toPandas()
         if coded:
             used = used.merge(lq[["l_code", "labeler_id"]], on="l_code", how="left").drop(columns="l_code")
+        # the queues' rows arrive in task-completion order: sorted, the float sums below (and so
+        # the next prices) are the same in every run
+        used = used.sort_values(["labeler_id", "queue"], kind="stable").reset_index(drop=True)
         per_labeler = (used.groupby("labeler_id")[["used", "relaxed_score"]].sum()
                        .reindex(capacity.index, fill_value=0))
         over = np.maximum(per_labeler["used"].to_numpy(dtype=np.float64) - capacity.to_numpy(), 0.0)
