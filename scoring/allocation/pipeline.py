@@ -154,7 +154,9 @@ def _allocate_pairs(spark: SparkSession, pairs: DataFrame, codes: EntityCodes, i
     # (greedy over random scores in ONE partition, i.e. on one core). It runs beside the policy's
     # matching, whose per-queue partitions leave the other core idle while the biggest queue solves.
     with ThreadPoolExecutor(max_workers=1, thread_name_prefix="random-baseline") as pool:
-        random_future = pool.submit(inheritable_thread_target(_random_baseline), scored, settings.random_seed)
+        # given the session, the thread inherits its tags too (and Spark logs no UserWarning)
+        random_future = pool.submit(inheritable_thread_target(spark)(_random_baseline), scored,
+                                    settings.random_seed)
         result = match_shared_capacity(scored, settings.strategy, keep=PLAN_KEEP,
                                        max_exact_pairs=settings.max_exact_pairs)
         random_plan = random_future.result()
