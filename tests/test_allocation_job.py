@@ -90,6 +90,20 @@ def test_allocate_job_end_to_end_and_sweep(spark, lake, capsys) -> None:
     assert sum(r["expected_cost"] for r in rows) == pytest.approx(overall["policy"]["total_expected_cost"], rel=1e-9)
     assert sum(r["score"] for r in rows) == pytest.approx(overall["policy"]["objective"], rel=1e-9)
 
+    # a rerun of the date replaces its plan with the same one (no duplicate rows, same pairs and
+    # figures; only the run id differs), and the random baseline is drawn the same way again
+    assert main(["--date", DATE, "--lake", lake, "--window-hours", "24", "--weight", "load=0.5"]) == 0
+    first = delta_io.read_version(spark, Lake(lake).path(allocation.PLAN), 0).drop("run_id")
+    again = _plan(spark, lake).drop("run_id")
+    assert again.count() == len(rows)
+    assert first.exceptAll(again).count() == 0 and again.exceptAll(first).count() == 0
+    def figures(df):  # sums over the pairs: their last bits may follow the summation order
+        return df.select(*[F.round(c, 9).alias(c) if t == "double" else F.col(c)
+                           for c, t in df.dtypes if c != "run_id"])
+    metrics_again = delta_io.read_version(spark, Lake(lake).path(allocation.PLAN_METRICS), 1)
+    assert metrics_again.count() == metrics.count()
+    assert figures(metrics).exceptAll(figures(metrics_again)).count() == 0
+
     capsys.readouterr()
     assert cli(["allocation", "sweep", "--lake", lake, "--date", DATE, "--window-hours", "24",
                 "--grid", "quality=0,4", "--grid", "cost=0,2", "--json"]) == 0
