@@ -283,10 +283,7 @@ class QualityGate:
 
         ctx = self._get_context()
         table = contract.qualified_name
-        try:
-            source = ctx.data_sources.get(_DATASOURCE)
-        except (KeyError, ValueError):
-            source = ctx.data_sources.add_spark(_DATASOURCE)
+        source = _spark_source(ctx)
         try:
             asset = source.get_asset(table)
         except LookupError:
@@ -325,6 +322,24 @@ class QualityGate:
                     outcome.observed = res.exception_info.get("exception_message")
                 outcomes.append(outcome)
         return GateResult(table=table, run_id=run_id, logical_date=logical_date, outcomes=outcomes)
+
+
+def _spark_source(ctx: Any) -> Any:
+    """GX's Spark datasource, with GX's own ``persist`` off.
+
+    The caller caches what it gates (``Job.publish`` persists each conformed output, runs the
+    gate and the write on it, then unpersists it). GX's default would persist it again - one
+    ``WARN CacheManager: Asked to cache already cached data`` per gate, 147 in a 7-day demo -
+    and, on a DataFrame nobody cached, keep it cached after the gate, since GX never unpersists.
+    A quality root made before 2026-12-06 has the datasource with ``persist: true``: it is
+    updated once; the update drops its assets, which ``_run`` adds again."""
+    try:
+        source = ctx.data_sources.get(_DATASOURCE)
+    except (KeyError, ValueError):
+        return ctx.data_sources.add_spark(_DATASOURCE, persist=False)
+    if source.persist:
+        source = ctx.data_sources.update_spark(name=_DATASOURCE, persist=False)
+    return source
 
 
 _checkpoints: dict[tuple[int, str], tuple[str, Any]] = {}

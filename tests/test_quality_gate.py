@@ -211,3 +211,37 @@ def test_config_variables_are_read_once_with_their_values(tmp_path):
     # read once: a later edit of the file does not reach this process's context
     (tmp_path / "gx" / "uncommitted" / "config_variables.yml").write_text("instance_id: edited\n")
     assert ctx.config_provider.get_values()["instance_id"] == values["instance_id"]
+
+
+def test_a_gate_leaves_the_dataframe_cached_as_it_found_it(spark, tmp_path):
+    """GX's own persist is off: the caller caches (Job.publish), GX neither caches a second time
+    nor leaves an uncached DataFrame cached after the gate."""
+    df = spark.createDataFrame([("a", 1, 0.5), (None, None, None)], SCHEMA)
+    gate = QualityGate(str(tmp_path))
+    gate.validate(df, CONTRACT, run_id="r1", logical_date=None)
+    assert not df.is_cached
+    cached = df.persist()
+    try:
+        gate.validate(cached, CONTRACT, run_id="r2", logical_date=None)
+        assert cached.is_cached
+    finally:
+        cached.unpersist()
+
+
+def test_a_quality_root_with_gx_persist_on_is_switched_off_and_still_gates(spark, tmp_path):
+    import great_expectations as gx
+
+    # a quality root as labelops wrote it before 2026-12-06: the datasource persists, with an asset
+    old = gx.get_context(mode="file", project_root_dir=str(tmp_path))
+    source = old.data_sources.add_spark("labelops_spark")
+    source.add_dataframe_asset(name=CONTRACT.qualified_name).add_batch_definition_whole_dataframe("whole")
+    assert source.persist
+
+    bad = spark.createDataFrame([("a", -1, 0.5)], SCHEMA)
+    result = QualityGate(str(tmp_path)).validate(bad, CONTRACT, run_id="r1", logical_date=None)
+    assert [o.expectation for o in result.failures] == [
+        e.label for e in CONTRACT.expectations if e.note == "n_non_negative"]
+    assert not bad.is_cached
+    stored = gx.get_context(mode="file", project_root_dir=str(tmp_path)).data_sources.get("labelops_spark")
+    assert stored.persist is False
+    assert [a.name for a in stored.assets] == [CONTRACT.qualified_name]
