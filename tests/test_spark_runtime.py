@@ -50,3 +50,21 @@ def test_release_of_a_plain_or_cached_frame_is_an_unpersist(spark):
     release(df)
     assert not df.is_cached
     release(spark.range(3))  # never persisted: nothing to do, no error
+
+
+def _warning(spark, logger: str, message: str):
+    log4j = spark.sparkContext._jvm.org.apache.logging.log4j
+    return (log4j.core.impl.Log4jLogEvent.newBuilder().setLoggerName(logger).setLevel(log4j.Level.WARN)
+            .setMessage(log4j.message.SimpleMessage(message)).build())
+
+
+def test_spark_log_drops_only_the_local_checkpoint_unpersist_warning(spark):
+    """infra/log4j2.properties: ``release`` triggers this warning on purpose, 119 times in a 7-day demo."""
+    console = spark.sparkContext._jvm.org.apache.logging.log4j.LogManager.getContext(False) \
+        .getConfiguration().getAppender("console")
+    rdd = "org.apache.spark.rdd.MapPartitionsRDD"
+    assert console.isFiltered(_warning(spark, rdd, "RDD 9740 was locally checkpointed, its lineage has been "
+                                                   "truncated and cannot be recomputed after unpersisting"))
+    assert not console.isFiltered(_warning(spark, rdd, "RDD 9740 could not be cleaned"))
+    assert not console.isFiltered(_warning(spark, "org.apache.spark.sql.execution.CacheManager",
+                                           "Asked to cache already cached data."))
