@@ -74,3 +74,12 @@ def test_broken_day_fails_its_gate_stops_downstream_and_keeps_published_versions
     assert changed == {("ops", "runs")}, changed  # only the failed run was recorded
     bronze = spark.read.format("delta").load(f"{pipeline['lake']}/bronze/judgments")
     assert bronze.where(F.col("ingest_date") == BROKEN).count() == 0
+
+
+def test_spark_logs_carry_none_of_the_known_noise(pipeline):
+    """Each of these once came dozens of times a day with nothing to act on: GX caching what
+    the job had cached (jobs/quality.py) and the unpersist of a local checkpoint
+    (infra/log4j2.properties)."""
+    out = pipeline["good"].stdout + pipeline["good"].stderr
+    for noise in ("Asked to cache already cached data", "was locally checkpointed"):
+        assert noise not in out, f"{noise!r} in the pipeline's log"
