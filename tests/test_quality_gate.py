@@ -8,7 +8,7 @@ from dataclasses import replace
 import pytest
 from pyspark.sql.types import DoubleType, LongType, StringType, StructField, StructType
 
-from jobs.quality import SCREEN_LABEL, QualityGate, screening_suite
+from jobs.quality import _DATASOURCE, SCREEN_LABEL, QualityGate, screening_suite
 from schemas.allocation import no_rows
 from schemas.contract import Expectation, TableContract, between, in_set, not_null, unique
 from schemas.features import rows_where
@@ -233,7 +233,7 @@ def test_a_quality_root_with_gx_persist_on_is_switched_off_and_still_gates(spark
 
     # a quality root as labelops wrote it before 2026-12-06: the datasource persists, with an asset
     old = gx.get_context(mode="file", project_root_dir=str(tmp_path))
-    source = old.data_sources.add_spark("labelops_spark")
+    source = old.data_sources.add_spark(_DATASOURCE)
     source.add_dataframe_asset(name=CONTRACT.qualified_name).add_batch_definition_whole_dataframe("whole")
     assert source.persist
 
@@ -242,6 +242,6 @@ def test_a_quality_root_with_gx_persist_on_is_switched_off_and_still_gates(spark
     assert [o.expectation for o in result.failures] == [
         e.label for e in CONTRACT.expectations if e.note == "n_non_negative"]
     assert not bad.is_cached
-    stored = gx.get_context(mode="file", project_root_dir=str(tmp_path)).data_sources.get("labelops_spark")
+    stored = gx.get_context(mode="file", project_root_dir=str(tmp_path)).data_sources.get(_DATASOURCE)
     assert stored.persist is False
     assert [a.name for a in stored.assets] == [CONTRACT.qualified_name]
