@@ -82,6 +82,7 @@ def build_feature_tables(spark: SparkSession, inputs: FeatureInputs, first: date
         return checkpointed
 
     as_of = day_range(spark, first, last, "as_of_date")
+    as_of_days = [first + timedelta(days=i) for i in range((last - first).days + 1)]
     days = day_range(spark, first, last, "day")
 
     flagged = keep(ld.with_judgment_flags(inputs.judgments))
@@ -97,13 +98,13 @@ def build_feature_tables(spark: SparkSession, inputs: FeatureInputs, first: date
 
     lq_keys = ["labeler_id", "queue"]
     lq_sums = win.window_sums(_union(inputs.labeler_queue_daily_before, lq_daily), as_of, lq_keys, anchor,
-                              params, with_confusion=True)
+                              params, with_confusion=True, as_of_days=as_of_days)
     lq_carried = keep(win.with_carry(lq_sums, inputs.anchor_labeler_queue, lq_keys, as_of, anchor, params))
     queue_priors = keep(win.queue_gold_priors(lq_carried))
     lq_features = keep(win.labeler_queue_features(lq_carried, queue_priors, params))
 
     lab_sums = win.window_sums(_union(inputs.labeler_daily_before, labeler_daily), as_of, ["labeler_id"],
-                               anchor, params)
+                               anchor, params, as_of_days=as_of_days)
     lab_carried = win.with_carry(lab_sums, inputs.anchor_labeler, ["labeler_id"], as_of, anchor, params)
     labeler_features = keep(win.labeler_features(lab_carried, lq_features, queue_priors, roster, params))
 

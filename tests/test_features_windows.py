@@ -154,3 +154,58 @@ def test_labeler_rollup_mixes_queue_priors_by_gold(spark):
     assert out["a"]["tenure_days"] == 100 and out["b"]["tenure_days"] is None
     assert not math.isnan(out["b"]["gold_accuracy_lb_all"])
     assert list(out["a"].asDict()) == fx.LABELER_FEATURES.columns
+
+
+def test_as_of_blocks_chunk_the_sorted_days():
+    days = [d(x) for x in (5, 0, 1, 2, 3, 4, 6, 7, 9, 9)]
+    assert win.as_of_blocks(days, size=3) == [(d(0), d(2)), (d(3), d(5)), (d(6), d(9))]
+    assert win.as_of_blocks([d(4)]) == [(d(4), d(4))]
+    assert win.as_of_blocks([]) == []
+
+
+def _window_merge(rows: list[dict], labeler: str, as_of_day: int, n: int, column: str) -> dict:
+    """Reference: key-wise sum of ``column`` over the labeler's daily rows in (as_of - n, as_of]."""
+    out: dict = {}
+    for r in rows:
+        if r["labeler_id"] == labeler and as_of_day - n < (r["event_date"] - d(0)).days <= as_of_day:
+            for k, v in (r[column] or {}).items():
+                out[k] = out.get(k, 0) + v
+    return out
+
+
+def test_window_maps_merged_in_blocks_equal_a_merge_per_as_of_day(spark):
+    """Ten as-of days (two blocks of 7 and 3) over 40 days of daily rows: every 1/7/28-day sketch
+    and 28-day confusion equals the plain key-wise sum over that window's days, for a labeler
+    with a row every day, one with gaps, and one whose rows carry null maps."""
+    rows = []
+    for day in range(-30, 10):
+        rows.append(lq_row("every", day, judgments=1, active_seconds_sketch={day % 5: 1, 7: day + 40},
+                           gold_confusion_counts={f"spam|{'ham' if day % 2 else 'spam'}": 1}))
+        if day % 3 == 0:
+            rows.append(lq_row("gaps", day, judgments=2, active_seconds_sketch={day % 4: 2},
+                               gold_confusion_counts={"ham|ham": day + 31}))
+        if day % 4 == 0:
+            rows.append(lq_row("empty", day, judgments=3))
+    days = list(range(0, 10))
+    daily = lq_frame(spark, rows)
+    sums = win.window_sums(daily, as_of(spark, *days), ["labeler_id", "queue"], d(-1), PARAMS,
+                           with_confusion=True, as_of_days=[d(x) for x in days])
+    columns = ["labeler_id", "as_of_date", "active_seconds_sketch_1d", "active_seconds_sketch_7d",
+               "active_seconds_sketch_28d", "gold_confusion_counts_28d", "judgments_28d", "labor_cost_28d"]
+    got = sums.select(*columns)
+    expected = []
+    for who in ("every", "gaps", "empty"):
+        for a in days:
+            if not any(r["labeler_id"] == who and a - 28 < (r["event_date"] - d(0)).days <= a for r in rows):
+                continue
+            one = _window_merge(rows, who, a, 1, "active_seconds_sketch")
+            has_today = any(r["labeler_id"] == who and r["event_date"] == d(a) for r in rows)
+            expected.append((who, d(a), one if has_today else None,
+                             _window_merge(rows, who, a, 7, "active_seconds_sketch"),
+                             _window_merge(rows, who, a, 28, "active_seconds_sketch"),
+                             _window_merge(rows, who, a, 28, "gold_confusion_counts"),
+                             sum(r["judgments"] for r in rows if r["labeler_id"] == who
+                                 and a - 28 < (r["event_date"] - d(0)).days <= a), None))
+    # (maps cannot be sorted or hashed in Spark: compare the collected rows by key)
+    by_key = {(r["labeler_id"], r["as_of_date"]): tuple(r) for r in got.collect()}
+    assert by_key == {(e[0], e[1]): e for e in expected}
