@@ -3,7 +3,8 @@
 SHELL := /bin/bash
 .DEFAULT_GOAL := help
 
-PYTHON ?= python3
+# Python 3.11 (pyproject: >=3.11,<3.12): python3.11 when it is on PATH, else python3 (checked below)
+PYTHON ?= $(shell command -v python3.11 2>/dev/null || echo python3)
 VENV   := .venv
 PY     := $(VENV)/bin/python
 PIP    := $(PY) -m pip
@@ -40,7 +41,9 @@ help: ## list targets
 
 $(INSTALLED): pyproject.toml infra/constraints.txt
 	@command -v java >/dev/null || { echo "Java 17 is required (java not on PATH)"; exit 1; }
-	@test -x $(PY) || $(PYTHON) -m venv $(VENV)
+	@test -x $(PY) || { $(PYTHON) -c 'import sys; sys.exit(sys.version_info[:2] != (3, 11))' 2>/dev/null \
+	  || { echo "labelops needs Python 3.11 ('$(PYTHON)' is $$($(PYTHON) --version 2>&1 | head -1)):" \
+	       "make setup PYTHON=/path/to/python3.11"; exit 1; }; $(PYTHON) -m venv $(VENV); }
 ifeq ($(INSTALLER),uv)
 	$(PIP) install -q --disable-pip-version-check uv==$(UV_VERSION)
 	$(UV) pip install --python $(PY) -q -c infra/constraints.txt --config-settings editable_mode=compat -e '.[dev]'
