@@ -45,12 +45,22 @@ def _days_between(later: Column, earlier: Column) -> Column:
 
 # As-of days are planned in blocks of at most this many consecutive days (see ``window_sums``).
 MERGE_BLOCK_DAYS = 7
+# Blocks pay where many as-of days share deep windows: a backfill's window sums 2x faster over
+# 12-30 as-of days on 90 days of history. A daily run's 1-3 as-of days save a few merges and pay
+# a second aggregation and a join: its whole build was 3-5 % slower with blocks, on the demo's
+# day 7 and with full 28-day windows (docs/features.md, "Window merges in blocks").
+MIN_BLOCK_AS_OF_DAYS = 4
 
 
 def as_of_blocks(days: Sequence[date], size: int = MERGE_BLOCK_DAYS) -> list[tuple[date, date]]:
     """(first, last) of consecutive chunks of at most ``size`` of the sorted as-of days."""
     ordered = sorted(set(days))
     return [(chunk[0], chunk[-1]) for chunk in (ordered[i:i + size] for i in range(0, len(ordered), size))]
+
+
+def merges_in_blocks(n_as_of_days: int) -> bool:
+    """Whether ``window_sums`` merges a run's window maps in blocks (else one merge per as-of day)."""
+    return n_as_of_days >= MIN_BLOCK_AS_OF_DAYS
 
 
 def window_sums(daily_df: DataFrame, as_of_df: DataFrame, keys: Sequence[str], anchor: date,
@@ -64,31 +74,34 @@ def window_sums(daily_df: DataFrame, as_of_df: DataFrame, keys: Sequence[str], a
     ``as_of_days``: the days of ``as_of_df`` (collected from it when not given).
 
     Sums are linear aggregations; sketch and confusion maps are merged by interpreted
-    higher-order functions, the build's costliest step. So the maps of a window are merged in
-    two parts: the *core* of a block of as-of days [f, l] - event days (l - n, f], inside the
-    n-day window of every as-of day of the block - once per entity and block, and the few
-    days outside it once per as-of day: for three as-of days 26 + 3 x 3 merges of 28-day
-    maps per entity instead of 3 x 28 (docs/features.md, "Window merges in blocks")."""
+    higher-order functions, the build's costliest step. With ``MIN_BLOCK_AS_OF_DAYS`` or more
+    as-of days the maps of a window are merged in two parts: the *core* of a block of as-of days
+    [f, l] - event days (l - n, f], inside the n-day window of every as-of day of the block -
+    once per entity and block, and the few days outside it once per as-of day: for a 30-day
+    backfill ~22 + 7 x 7 merges of 28-day maps per entity and block of 7 instead of 7 x 28
+    (docs/features.md, "Window merges in blocks"). Both ways give the same maps."""
     a, d = F.col("as_of_date"), F.col("event_date")
     days = list(as_of_days) if as_of_days is not None else [r[0] for r in as_of_df.select("as_of_date").collect()]
-    spark = daily_df.sparkSession
-    blocks = spark.createDataFrame(as_of_blocks(days), "_blk_first date, _blk_last date")
-    first, last = F.col("_blk_first"), F.col("_blk_last")
-    dated = as_of_df.join(F.broadcast(blocks), on=a.between(first, last), how="inner")
     merged_windows = {s: n for s, n in WINDOW_DAYS.items() if n > 1}
     maps = [("active_seconds_sketch", s, n, "int") for s, n in merged_windows.items()]
     if with_confusion:
         maps.append(("gold_confusion_counts", "28d", WINDOW_DAYS["28d"], "string"))
+    blocked = merges_in_blocks(len(set(days)))
+    if blocked:
+        blocks = daily_df.sparkSession.createDataFrame(as_of_blocks(days), "_blk_first date, _blk_last date")
+        first, last = F.col("_blk_first"), F.col("_blk_last")
+        as_of_df = as_of_df.join(F.broadcast(blocks), on=a.between(first, last), how="inner")
 
-    def in_core(n: int) -> Column:
-        return (d <= first) & (d > F.date_sub(last, n))
+        def in_core(n: int) -> Column:
+            return (d <= first) & (d > F.date_sub(last, n))
 
-    core = (daily_df.join(F.broadcast(blocks), on=(d <= first) & (d > F.date_sub(last, MAX_WINDOW_DAYS)), how="inner")
-            .groupBy(*keys, "_blk_first")
-            .agg(*[F.collect_list(F.when(in_core(n), F.col(m))).alias(f"_core_{m}_{s}") for m, s, n, _ in maps]))
+        core = (daily_df.join(F.broadcast(blocks), on=(d <= first) & (d > F.date_sub(last, MAX_WINDOW_DAYS)),
+                              how="inner")
+                .groupBy(*keys, "_blk_first")
+                .agg(*[F.collect_list(F.when(in_core(n), F.col(m))).alias(f"_core_{m}_{s}") for m, s, n, _ in maps]))
 
     joined = daily_df.join(
-        dated,
+        as_of_df,
         on=(d <= a) & ((d > F.date_sub(a, MAX_WINDOW_DAYS)) | (d > F.lit(anchor))),
         how="inner",
     )
@@ -102,21 +115,25 @@ def window_sums(daily_df: DataFrame, as_of_df: DataFrame, keys: Sequence[str], a
         if suffix not in merged_windows:  # the as-of day's own sketch: nothing to merge
             aggs.append(F.first(F.when(inside, F.col("active_seconds_sketch")), ignorenulls=True)
                         .alias(f"active_seconds_sketch_{suffix}"))
-    for m, s, n, _ in maps:
+    for m, s, n, kt in maps:
         inside = d > F.date_sub(a, n)
-        aggs.append(F.collect_list(F.when(inside & ~in_core(n), F.col(m))).alias(f"_rest_{m}_{s}"))
+        if blocked:  # the days outside the block's core
+            aggs.append(F.collect_list(F.when(inside & ~in_core(n), F.col(m))).alias(f"_rest_{m}_{s}"))
+        else:  # output columns active_seconds_sketch_7d, ..., gold_confusion_counts_28d
+            aggs.append(merge_count_maps(F.collect_list(F.when(inside, F.col(m))), kt).alias(f"{m}_{s}"))
     aggs += [F.sum(F.when(since, F.col(m))).alias(f"{m}_since") for m in SUM_MEASURE_NAMES]
     aggs.append(F.count(F.when(since, F.lit(1))).alias("active_days_since"))
     aggs.append(F.sum(F.when(since, F.col("gold_n") * weight)).alias("ew_gold_n_since"))
     aggs.append(F.sum(F.when(since, F.col("gold_correct") * weight)).alias("ew_gold_correct_since"))
+    if not blocked:
+        return joined.groupBy(*keys, "as_of_date").agg(*aggs)
     sums = joined.groupBy(*keys, "as_of_date", "_blk_first").agg(*aggs)
     # Merge each block's core once, then add it to every as-of day's rest.
     core_merged = core.select(*keys, "_blk_first", *[merge_count_maps(F.col(f"_core_{m}_{s}"), kt)
                                                    .alias(f"_core_{m}_{s}") for m, s, _, kt in maps])
     with_core = sums.join(core_merged, on=[*keys, "_blk_first"], how="left")
     merged = [
-        merge_count_maps(F.concat(F.array(F.col(f"_core_{m}_{s}")), F.col(f"_rest_{m}_{s}")), kt)
-        .alias(f"active_seconds_sketch_{s}" if m == "active_seconds_sketch" else f"{m}_{s}")
+        merge_count_maps(F.concat(F.array(F.col(f"_core_{m}_{s}")), F.col(f"_rest_{m}_{s}")), kt).alias(f"{m}_{s}")
         for m, s, _, kt in maps
     ]
     drop = {"_blk_first", *[f"_core_{m}_{s}" for m, s, _, _ in maps], *[f"_rest_{m}_{s}" for m, s, _, _ in maps]}

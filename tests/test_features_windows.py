@@ -173,10 +173,18 @@ def _window_merge(rows: list[dict], labeler: str, as_of_day: int, n: int, column
     return out
 
 
-def test_window_maps_merged_in_blocks_equal_a_merge_per_as_of_day(spark):
-    """Ten as-of days (two blocks of 7 and 3) over 40 days of daily rows: every 1/7/28-day sketch
-    and 28-day confusion equals the plain key-wise sum over that window's days, for a labeler
-    with a row every day, one with gaps, and one whose rows carry null maps."""
+def test_blocks_start_at_four_as_of_days():
+    assert [win.merges_in_blocks(n) for n in (1, 2, 3)] == [False] * 3
+    assert all(win.merges_in_blocks(n) for n in (win.MIN_BLOCK_AS_OF_DAYS, 10, 30))
+
+
+@pytest.mark.parametrize("n_days", [10, 3], ids=["blocks", "one-merge-per-day"])
+def test_window_maps_merged_in_blocks_equal_a_merge_per_as_of_day(spark, n_days):
+    """Ten as-of days (two blocks of 7 and 3) or a daily run's three (no blocks) over 40 days of
+    daily rows: every 1/7/28-day sketch and 28-day confusion equals the plain key-wise sum over
+    that window's days, for a labeler with a row every day, one with gaps, and one whose rows
+    carry null maps."""
+    assert win.merges_in_blocks(n_days) == (n_days == 10)
     rows = []
     for day in range(-30, 10):
         rows.append(lq_row("every", day, judgments=1, active_seconds_sketch={day % 5: 1, 7: day + 40},
@@ -186,7 +194,7 @@ def test_window_maps_merged_in_blocks_equal_a_merge_per_as_of_day(spark):
                                gold_confusion_counts={"ham|ham": day + 31}))
         if day % 4 == 0:
             rows.append(lq_row("empty", day, judgments=3))
-    days = list(range(0, 10))
+    days = list(range(10 - n_days, 10))
     daily = lq_frame(spark, rows)
     sums = win.window_sums(daily, as_of(spark, *days), ["labeler_id", "queue"], d(-1), PARAMS,
                            with_confusion=True, as_of_days=[d(x) for x in days])
