@@ -47,7 +47,7 @@ def _days_between(later: Column, earlier: Column) -> Column:
 MERGE_BLOCK_DAYS = 7
 # Blocks pay where many as-of days share deep windows: a backfill's window sums 2x faster over
 # 12-30 as-of days on 90 days of history. A daily run's 1-3 as-of days save a few merges and pay
-# a second aggregation and a join: its whole build was 3-5 % slower with blocks, on the demo's
+# a second aggregation and a join: its whole build was 3-9 % slower with blocks, on the demo's
 # day 7 and with full 28-day windows (docs/features.md, "Window merges in blocks").
 MIN_BLOCK_AS_OF_DAYS = 4
 
