@@ -75,8 +75,9 @@ class LabelopsInProcessOperator(BaseOperator):
         # own build_spark call on every later one.
         spark = build_spark("labelops-in-process", master=os.environ.get("LABELOPS_MASTER"))
         job = importlib.import_module(self.module)
-        self.log.info("running %s.main(%s) in-process on %s", self.module, self.application_args,
-                      spark.sparkContext.master)
+        ui = spark.sparkContext.uiWebUrl  # None with spark.ui.enabled=false
+        self.log.info("running %s.main(%s) in-process on %s%s", self.module, self.application_args,
+                      spark.sparkContext.master, f" (Spark UI while it runs: {ui})" if ui else "")
         try:
             code = job.main([str(a) for a in self.application_args])
         finally:

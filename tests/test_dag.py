@@ -129,6 +129,15 @@ def test_in_process_operator_calls_main_and_maps_exit_codes(spark, monkeypatch):
     assert not isinstance(exc.value, AirflowFailException), "other failures keep their retries"
 
 
+def test_a_multi_day_run_says_how_far_it_is_and_how_long_is_left():
+    from jobs.commands.pipeline import progress
+
+    assert progress(1, 1, 90.0) == ""  # one day: nothing to add
+    assert progress(3, 7, 3 * 150.0) == " (day 3 of 7; ~10 min left at this pace)"
+    assert progress(1, 2, 20.0) == " (day 1 of 2; ~1 min left at this pace)"  # never "~0 min"
+    assert progress(7, 7, 7 * 150.0) == " (day 7 of 7; all 7 in 17.5 min)"
+
+
 def test_daily_upstreams_are_the_jobs_read_or_the_previous_job_when_chained():
     from jobs.registry import daily_upstreams
 

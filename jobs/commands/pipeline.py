@@ -45,6 +45,16 @@ def dates_between(start: date, end: date) -> list[date]:
     return [start + timedelta(days=i) for i in range((end - start).days + 1)]
 
 
+def progress(done: int, total: int, elapsed_s: float) -> str:
+    """`` (day 3 of 7; ~9 min left at this pace)`` for a multi-day run, empty for one day."""
+    if total <= 1:
+        return ""
+    if done >= total:
+        return f" (day {done} of {total}; all {total} in {elapsed_s / 60:.1f} min)"
+    left_min = elapsed_s / done * (total - done) / 60
+    return f" (day {done} of {total}; ~{max(1, round(left_min))} min left at this pace)"
+
+
 def load_dag():
     spec = importlib.util.spec_from_file_location("labelops_daily", DAG_FILE)
     module = importlib.util.module_from_spec(spec)
@@ -66,7 +76,9 @@ def run_pipeline(start: date, end: date, lake: str, raw: str, master: str | None
     log = logging.getLogger("labelops.pipeline")
     print(f"[labelops] tasks run {'in this process on one Spark session' if runner == 'in-process' else 'as one spark-submit each'}"
           f" (--runner {runner})", flush=True)
-    for day in dates_between(start, end):
+    days = dates_between(start, end)
+    started = time.monotonic()
+    for n, day in enumerate(days, start=1):
         t0 = time.monotonic()
         print(f"[labelops] DAG {dag.dag_id} for {day}: lake={lake} raw={raw}", flush=True)
         run = dag.test(logical_date=datetime(day.year, day.month, day.day, tzinfo=UTC),
@@ -79,7 +91,8 @@ def run_pipeline(start: date, end: date, lake: str, raw: str, master: str | None
                   f"Failed or not run: {failed}. See the task logs above and the runs table "
                   f"({lake}/_ops/runs).", flush=True)
             return 1
-        print(f"[labelops] DAG run for {day} succeeded in {took:.0f}s: {states}", flush=True)
+        print(f"[labelops] DAG run for {day} succeeded in {took:.0f}s{progress(n, len(days), time.monotonic() - started)}: "
+              f"{states}", flush=True)
         log.info("day %s done", day)
     return 0
 
