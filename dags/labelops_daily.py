@@ -12,6 +12,9 @@ readable.
 Params (override per run with `--conf '{"lake": ..., "raw": ...}'`):
 - `lake`: lake root (local folder or s3a://...); default `$LABELOPS_LAKE` or `<repo>/lakehouse`
 - `raw`: raw landing root; default `$LABELOPS_RAW`
+- `top_k`: candidate labelers per task in the allocation (default 20; 40 buys +1.6 points of
+  expected accuracy at 10 % less cost per label for ~20 s more on demo-size data:
+  docs/allocation.md, "Choosing --top-k")
 
 Spark: connection `spark_default` (`AIRFLOW_CONN_SPARK_DEFAULT`, `local[*]` unless set,
 e.g. `{"conn_type":"spark","host":"spark://host:7077"}`); jars and confs from
@@ -29,7 +32,7 @@ import os
 from datetime import datetime, timedelta
 from pathlib import Path
 
-from airflow.sdk import DAG
+from airflow.sdk import DAG, Param
 
 from infra.airflow_operator import (
     LabelopsInProcessOperator,
@@ -37,6 +40,7 @@ from infra.airflow_operator import (
     task_runner,
 )
 from jobs.registry import DAILY, JOBS, daily_upstreams
+from scoring.allocation.config import TOP_K
 
 REPO = Path(__file__).resolve().parent.parent
 SPARK_PROPERTIES = REPO / "infra" / "spark-defaults.conf"
@@ -63,6 +67,8 @@ with DAG(
     params={
         "lake": os.environ.get("LABELOPS_LAKE", str(REPO / "lakehouse")),
         "raw": os.environ.get("LABELOPS_RAW", ""),
+        "top_k": Param(TOP_K, type="integer", minimum=1,
+                       description="candidate labelers per task in the allocation (docs/allocation.md)"),
     },
 ) as dag:
     tasks = {}
@@ -72,6 +78,8 @@ with DAG(
                 "--run-id", "{{ run_id }}.{{ ti.task_id }}.{{ ti.try_number }}"]
         if job.needs_raw:
             args += ["--raw", "{{ params.raw }}"]
+        for param in job.dag_params:
+            args += [f"--{param.replace('_', '-')}", f"{{{{ params.{param} }}}}"]
         common = {"task_id": name, "doc_md": f"`{job.module}`: {job.summary}", "application_args": args}
         if RUNNER == "in-process":
             task = LabelopsInProcessOperator(module=job.module, **common)

@@ -141,6 +141,7 @@ def _build_allocation(ctx: JobContext) -> None:
         weights=weights_for(parse_weight_overrides(args.weight)), random_seed=args.seed)
     inputs = load_inputs(ctx.read, ctx.logical_date, settings.window_hours, args.horizon_days)
     try:
+        ctx.metric("allocation.top_k", settings.top_k)  # the bound shapes the plan: kept with the run
         ctx.metric("open_tasks", inputs.open_tasks.count())
         ctx.metric("labelers_with_capacity", inputs.labelers.where("capacity > 0").count())
         reason = empty_reason(inputs)

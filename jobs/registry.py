@@ -19,6 +19,8 @@ class JobSpec:
     needs_raw: bool = False
     # Jobs whose published tables this one reads: its upstream tasks in the daily DAG.
     after: tuple[str, ...] = ()
+    # DAG params the task passes on as ``--<param> {{ params.<param> }}`` (``_`` -> ``-``).
+    dag_params: tuple[str, ...] = ()
 
     @property
     def script(self) -> str:
@@ -36,7 +38,7 @@ JOBS: dict[str, JobSpec] = {
         JobSpec("confidence", "jobs.confidence", "silver judgments -> task posteriors, labeler confusion, model runs",
                 after=("silver",)),
         JobSpec("allocate", "jobs.allocate", "open tasks x labelers -> scored, capacity-matched assignment plan",
-                after=("features", "confidence")),
+                after=("features", "confidence"), dag_params=("top_k",)),
     )
 }
 

@@ -15,6 +15,8 @@ from test_allocation_inputs import DAY, at, silver_judgments, silver_roster, sil
 from jobs import delta_io
 from jobs.lake import Lake
 from schemas import allocation, silver
+from schemas.ops import RUNS
+from scoring.allocation.config import TOP_K
 
 DATE = DAY.isoformat()
 
@@ -57,6 +59,8 @@ def test_allocate_job_end_to_end_and_sweep(spark, lake, capsys) -> None:
 
     _silver(spark, lake, ROSTER)
     assert main(["--date", DATE, "--lake", lake, "--window-hours", "24", "--weight", "load=0.5"]) == 0
+    run = spark.read.format("delta").load(Lake(lake).path(RUNS)).where("job = 'allocate'").first()
+    assert run["metrics"]["allocation.top_k"] == TOP_K  # the bound that shaped the plan stays with the run
     plan = _plan(spark, lake).persist()
     rows = plan.collect()
     assert rows, "the plan is empty"

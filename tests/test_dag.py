@@ -47,6 +47,10 @@ def test_daily_dag_wires_each_job_after_the_jobs_it_reads(dagbag):
         assert task._conn_id == "spark_default"
         assert "{{ ds }}" in task.application_args
         assert ("--raw" in task.application_args) == JOBS[name].needs_raw
+        for param in JOBS[name].dag_params:
+            flag = task.application_args.index(f"--{param.replace('_', '-')}")
+            assert task.application_args[flag + 1] == f"{{{{ params.{param} }}}}"
+            assert param in dag.params
         assert task.upstream_task_ids == set(JOBS[name].after), name
         # DAILY is a valid run order: every upstream job comes earlier
         assert all(DAILY.index(u) < DAILY.index(name) for u in JOBS[name].after)
@@ -55,6 +59,10 @@ def test_daily_dag_wires_each_job_after_the_jobs_it_reads(dagbag):
     assert dag.get_task("silver").downstream_task_ids == {"features", "confidence"}
     assert dag.get_task("allocate").upstream_task_ids == {"features", "confidence"}
     assert [t.task_id for t in dag.topological_sort()][:2] == ["ingest", "silver"]
+    # the allocation's candidate bound is a run parameter (trigger form / --conf), default TOP_K
+    from scoring.allocation.config import TOP_K
+
+    assert JOBS["allocate"].dag_params == ("top_k",) and dag.params["top_k"] == TOP_K
 
 
 def test_parsing_the_dag_starts_no_spark_and_is_quick():
@@ -136,6 +144,28 @@ def test_a_multi_day_run_says_how_far_it_is_and_how_long_is_left():
     assert progress(3, 7, 3 * 150.0) == " (day 3 of 7; ~10 min left at this pace)"
     assert progress(1, 2, 20.0) == " (day 1 of 2; ~1 min left at this pace)"  # never "~0 min"
     assert progress(7, 7, 7 * 150.0) == " (day 7 of 7; all 7 in 17.5 min)"
+
+
+def test_pipeline_params_are_read_as_json_when_they_parse():
+    from jobs.commands.pipeline import parse_params
+
+    assert parse_params(["top_k=40", "note=a b", "flag=true"]) == {"top_k": 40, "note": "a b", "flag": True}
+    assert parse_params([]) == {}
+    with pytest.raises(SystemExit, match="expected NAME=VALUE"):
+        parse_params(["top_k"])
+
+
+def test_pipeline_params_are_checked_against_the_dag_before_any_day_runs(dagbag):
+    from jobs.commands.pipeline import check_params
+
+    dag = dagbag.dags["labelops_daily"]
+    check_params(dag, {"top_k": 40})
+    with pytest.raises(SystemExit, match="topk: not a param of DAG labelops_daily"):
+        check_params(dag, {"topk": 40})
+    with pytest.raises(SystemExit, match="top_k: 0 is less than the minimum of 1"):
+        check_params(dag, {"top_k": 0})
+    with pytest.raises(SystemExit, match="top_k"):
+        check_params(dag, {"top_k": "many"})
 
 
 def test_daily_upstreams_are_the_jobs_read_or_the_previous_job_when_chained():

@@ -8,7 +8,9 @@ repo-local Airflow home (created on first use).
 from __future__ import annotations
 
 import argparse
+import copy
 import importlib.util
+import json
 import logging
 import os
 import time
@@ -28,8 +30,25 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--lake", default=None, help="lake root (default $LABELOPS_LAKE or ./lakehouse)")
     p.add_argument("--raw", default=None, help="raw landing root (default $LABELOPS_RAW)")
     p.add_argument("--master", default=None, help="Spark master for the spark_default connection")
+    p.add_argument("--param", action="append", default=[], metavar="NAME=VALUE",
+                   help="a DAG param for every date, e.g. top_k=40 (repeatable; values are read as JSON "
+                        "when they parse, else as text)")
     add_runner_argument(p, default="spark-submit")
     p.set_defaults(func=run)
+
+
+def parse_params(pairs: list[str]) -> dict[str, object]:
+    """``["top_k=40", "note=x"]`` -> ``{"top_k": 40, "note": "x"}``; a pair without ``=`` is an error."""
+    params: dict[str, object] = {}
+    for pair in pairs:
+        name, sep, value = pair.partition("=")
+        if not sep or not name:
+            raise SystemExit(f"--param {pair!r}: expected NAME=VALUE, e.g. --param top_k=40")
+        try:
+            params[name] = json.loads(value)
+        except json.JSONDecodeError:
+            params[name] = value
+    return params
 
 
 def add_runner_argument(p: argparse.ArgumentParser, default: str) -> None:
@@ -55,6 +74,21 @@ def progress(done: int, total: int, elapsed_s: float) -> str:
     return f" (day {done} of {total}; ~{max(1, round(left_min))} min left at this pace)"
 
 
+def check_params(dag, params: dict[str, object]) -> None:
+    """Refuse an unknown param or a value its ``Param`` schema rejects, before any day runs."""
+    unknown = sorted(set(params) - set(dag.params))
+    if unknown:
+        raise SystemExit(f"--param {', '.join(unknown)}: not a param of DAG {dag.dag_id} "
+                         f"(it has {', '.join(sorted(dag.params))})")
+    checked = copy.deepcopy(dag.params)
+    try:
+        for name, value in params.items():
+            checked[name] = value
+        checked.validate()
+    except ValueError as exc:  # Airflow's ParamValidationError
+        raise SystemExit(f"--param: {str(exc).splitlines()[0]}") from None
+
+
 def load_dag():
     spec = importlib.util.spec_from_file_location("labelops_daily", DAG_FILE)
     module = importlib.util.module_from_spec(spec)
@@ -63,7 +97,7 @@ def load_dag():
 
 
 def run_pipeline(start: date, end: date, lake: str, raw: str, master: str | None = None,
-                 runner: str = "spark-submit") -> int:
+                 runner: str = "spark-submit", params: dict[str, object] | None = None) -> int:
     from infra.airflow_home import configure, ensure_db
 
     configure(spark_master=master)
@@ -73,6 +107,7 @@ def run_pipeline(start: date, end: date, lake: str, raw: str, master: str | None
     if master:
         os.environ["LABELOPS_MASTER"] = master  # the in-process runner's session
     dag = load_dag()
+    check_params(dag, params or {})
     log = logging.getLogger("labelops.pipeline")
     print(f"[labelops] tasks run {'in this process on one Spark session' if runner == 'in-process' else 'as one spark-submit each'}"
           f" (--runner {runner})", flush=True)
@@ -82,7 +117,7 @@ def run_pipeline(start: date, end: date, lake: str, raw: str, master: str | None
         t0 = time.monotonic()
         print(f"[labelops] DAG {dag.dag_id} for {day}: lake={lake} raw={raw}", flush=True)
         run = dag.test(logical_date=datetime(day.year, day.month, day.day, tzinfo=UTC),
-                       run_conf={"lake": lake, "raw": raw})
+                       run_conf={**(params or {}), "lake": lake, "raw": raw})
         states = {ti.task_id: ti.state for ti in run.get_task_instances()}
         took = time.monotonic() - t0
         if str(run.state) != "success":
@@ -102,4 +137,5 @@ def run(args: argparse.Namespace) -> int:
     raw = args.raw or os.environ.get(RAW_ENV)
     if not raw:
         raise SystemExit("pipeline: pass --raw DIR (the landing folder the ingest job reads) or set $LABELOPS_RAW")
-    return run_pipeline(args.start, args.end or args.start, lake, normalize_root(raw), args.master, args.runner)
+    return run_pipeline(args.start, args.end or args.start, lake, normalize_root(raw), args.master, args.runner,
+                        parse_params(args.param))
