@@ -143,7 +143,7 @@ class JobContext:
                 versions[contract.qualified_name] = self._write(df, contract, write_options.get(contract.qualified_name))
             except Exception as exc:
                 not_written = [c.qualified_name for _, c in staged[i + 1:]]
-                message = str(exc).strip().splitlines()[0].rstrip(".") if str(exc).strip() else ""
+                message = (str(exc).strip().splitlines() or [""])[0].rstrip(".")  # Delta's first line
                 raise WriteFailed(
                     f"writing {contract.qualified_name} at {self.lake.path(contract)} failed: "
                     f"{type(exc).__name__}: {message}. That table keeps its previous version; "

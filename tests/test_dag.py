@@ -166,6 +166,8 @@ def test_pipeline_params_are_checked_against_the_dag_before_any_day_runs(dagbag)
         check_params(dag, {"top_k": 0})
     with pytest.raises(SystemExit, match="top_k"):
         check_params(dag, {"top_k": "many"})
+    with pytest.raises(SystemExit, match="--param lake: pass --lake instead"):
+        check_params(dag, {"lake": "/elsewhere"})
 
 
 def test_daily_upstreams_are_the_jobs_read_or_the_previous_job_when_chained():

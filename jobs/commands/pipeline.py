@@ -76,6 +76,9 @@ def progress(done: int, total: int, elapsed_s: float) -> str:
 
 def check_params(dag, params: dict[str, object]) -> None:
     """Refuse an unknown param or a value its ``Param`` schema rejects, before any day runs."""
+    own_flags = sorted(set(params) & {"lake", "raw"})
+    if own_flags:  # run_pipeline sets these from --lake / --raw; a --param would be overridden
+        raise SystemExit(f"--param {', '.join(own_flags)}: pass {' and '.join(f'--{n}' for n in own_flags)} instead")
     unknown = sorted(set(params) - set(dag.params))
     if unknown:
         raise SystemExit(f"--param {', '.join(unknown)}: not a param of DAG {dag.dag_id} "
