@@ -45,6 +45,8 @@ import pandas as pd  # module level: the UDFs' type hints are resolved in this m
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
+from scoring.allocation.config import TOP_K  # noqa: E402  (plain Python: no Spark at import)
+
 log = logging.getLogger("bench.allocation")
 
 
@@ -52,7 +54,7 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     p.add_argument("--labelers", type=int, default=2000)
     p.add_argument("--tasks", type=int, default=50_000)
-    p.add_argument("--top-k", type=int, default=20)
+    p.add_argument("--top-k", type=int, default=TOP_K, help="max candidate labelers per task (the pipeline's default)")
     p.add_argument("--window-hours", type=float, default=1.0, help="planning window (hourly runs)")
     p.add_argument("--repeats", type=int, default=5, help="timed rounds per scorer (best is kept)")
     p.add_argument("--row-udf-sample", type=int, default=100_000, help="pairs scored by the row UDF")

@@ -12,8 +12,8 @@ readable.
 Params (override per run with `--conf '{"lake": ..., "raw": ...}'`):
 - `lake`: lake root (local folder or s3a://...); default `$LABELOPS_LAKE` or `<repo>/lakehouse`
 - `raw`: raw landing root; default `$LABELOPS_RAW`
-- `top_k`: candidate labelers per task in the allocation (default 20; 40 buys +1.6 points of
-  expected accuracy at 10 % less cost per label for ~20 s more on demo-size data:
+- `top_k`: candidate labelers per task in the allocation (default 40; 20 saves ~20 s on
+  demo-size data for 1.6 points less expected accuracy at 11 % more cost per label:
   docs/allocation.md, "Choosing --top-k")
 
 Spark: connection `spark_default` (`AIRFLOW_CONN_SPARK_DEFAULT`, `local[*]` unless set,
