@@ -5,8 +5,8 @@
 Reads the inputs of the features job for ``--date`` from an existing lake (after ``make demo``,
 day 7 is the heaviest: 3 as-of days rebuilt on a 28-day anchor), then builds the six tables
 ``--rounds`` times in one session without writing anything. Every step ends in an eager
-``localCheckpoint`` (``features.build.keep``), so timing the checkpoints times the steps.
-Prints the best warm time per step (all rounds but the first) and, as its last line, one JSON
+``localCheckpoint`` (``features.build.keep``), which times it: ``FeatureBuild.step_seconds``,
+the same figures the features job logs. Prints the best warm time per step (all rounds but the first) and, as its last line, one JSON
 object. Old vs new code: run it from two checkouts on copies of the same lake.
 
 ``--one-day`` also builds, alternately in the same rounds, ``--date`` alone (one as-of day on
@@ -22,7 +22,6 @@ import json
 import os
 import sys
 import time
-import traceback
 from datetime import date, timedelta
 from pathlib import Path
 
@@ -43,8 +42,6 @@ def main(argv: list[str] | None = None) -> int:
                    help="also build --date alone (one as-of day) in each round, for comparison")
     args = p.parse_args(argv)
 
-    from pyspark.sql.classic.dataframe import DataFrame
-
     from features.build import build_feature_tables
     from features.config import DEFAULT_PARAMS
     from features.plan import RebuildPlan
@@ -53,17 +50,6 @@ def main(argv: list[str] | None = None) -> int:
     from jobs.session import build_spark
 
     spark = build_spark("bench-feature-steps", master=args.master)
-    steps: list[tuple[str, float]] = []
-    checkpoint = DataFrame.localCheckpoint
-
-    def timed_checkpoint(self: DataFrame, eager: bool = True) -> DataFrame:
-        caller = traceback.extract_stack(limit=3)[0]  # the keep(...) line in features/build.py
-        t0 = time.perf_counter()
-        out = checkpoint(self, eager)
-        steps.append((f"build.py:{caller.lineno} {(caller.line or '').strip()[:60]}", time.perf_counter() - t0))
-        return out
-
-    DataFrame.localCheckpoint = timed_checkpoint  # type: ignore[method-assign]
     lake = Lake(args.lake)
     inputs, plan = read_build_inputs(spark, lake, args.date)
     one_day_totals: list[float] = []
@@ -78,15 +64,13 @@ def main(argv: list[str] | None = None) -> int:
             t0 = time.perf_counter()
             build_feature_tables(spark, one_day, args.date, args.date, DEFAULT_PARAMS).release()
             one_day_totals.append(time.perf_counter() - t0)
-        steps.clear()
         t0 = time.perf_counter()
         build = build_feature_tables(spark, inputs, plan.first, plan.last, DEFAULT_PARAMS)
         totals.append(time.perf_counter() - t0)
         build.release()
         if r > 0:
-            for name, seconds in steps:
+            for name, seconds in build.step_seconds.items():
                 best[name] = min(best.get(name, float("inf")), seconds)
-    DataFrame.localCheckpoint = checkpoint  # type: ignore[method-assign]
     for name, seconds in best.items():
         print(f"{seconds:7.2f} s  {name}", file=sys.stderr)
     print(json.dumps({"date": args.date.isoformat(), "as_of_days": len(plan.days), "anchor": str(plan.anchor),

@@ -95,6 +95,7 @@ def test_full_build_publishes_every_table_with_lineage(spark, base_lake):
         assert p["code_version"]
     runs = read(spark, base_lake, RUNS).collect()
     assert [r["status"] for r in runs] == ["success"] and runs[0]["gate_passed"]
+    assert runs[0]["metrics"]["compute_ms"] > 0  # the computation's share of the run, apart from gates and writes
 
 
 def test_late_data_changes_exactly_the_windows_that_include_its_day(spark, base_lake, late_lake):
@@ -158,6 +159,11 @@ def test_rerun_is_idempotent_and_incremental_equals_from_scratch(spark, late_lak
     assert plan.anchor is None and plan.first == d(0)
     build = build_feature_tables(spark, inputs, plan.first, plan.last, DEFAULT_PARAMS)
     try:
+        # every materialised step is timed (the job logs it), and the steps fit in the whole build
+        assert len(build.step_seconds) == 13 and min(build.step_seconds.values()) > 0
+        assert sum(build.step_seconds.values()) <= build.seconds
+        slowest = max(build.step_seconds, key=build.step_seconds.__getitem__)
+        assert build.summary().startswith(f"{build.seconds:.1f}s: {slowest} ")
         for name, df in build.tables.items():
             contract = next(c for c in TABLES if c.qualified_name == name)
             assert records(df.select(*contract.columns)) == expected[contract.name], name
