@@ -16,7 +16,7 @@ import matplotlib
 
 matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402
-from pyspark.sql import DataFrame, SparkSession  # noqa: E402
+from pyspark.sql import DataFrame, SparkSession, Window  # noqa: E402
 from pyspark.sql import functions as F  # noqa: E402
 
 from jobs import delta_io  # noqa: E402
@@ -71,7 +71,7 @@ def _plot_durations(pdf, out: Path) -> Path | None:
 
 
 PLAN_SUMMARY_COLUMNS = ("plan_date", "policy", "assigned", "demand_labels", "mean_expected_accuracy",
-                        "cost_per_label", "on_time_share", "filled_share", "greedy_gap", "strategy")
+                        "cost_per_label", "on_time_share", "filled_share", "greedy_gap", "strategy", "pairs")
 
 
 def plan_summary(plan_metrics: DataFrame) -> DataFrame:
@@ -80,6 +80,16 @@ def plan_summary(plan_metrics: DataFrame) -> DataFrame:
     return (plan_metrics.where(F.col("queue") == "_all")
             .select(*PLAN_SUMMARY_COLUMNS)
             .orderBy(F.desc("plan_date"), "policy"))
+
+
+def plan_bounds(runs: DataFrame) -> DataFrame:
+    """``(plan_date, top_k)`` of the latest successful allocate run per logical date: the candidate
+    bound that shaped that day's plan (a run parameter since 2026-12-06; null for older runs)."""
+    latest = Window.partitionBy("logical_date").orderBy(F.desc("started_at"), F.desc("run_id"))
+    return (runs.where((F.col("job") == "allocate") & (F.col("status") == "success"))
+            .withColumn("_n", F.row_number().over(latest)).where(F.col("_n") == 1)
+            .select(F.col("logical_date").alias("plan_date"),
+                    F.col("metrics").getItem("allocation.top_k").cast("int").alias("top_k")))
 
 
 def _plot_plans(pdf, out: Path) -> Path | None:
@@ -109,18 +119,26 @@ def _allocation_section(spark: SparkSession, lake: Lake, out: Path) -> str | Non
     metrics = _read(spark, lake, allocation.PLAN_METRICS)
     if metrics is None:
         return None
-    pdf = plan_summary(metrics).toPandas()  # two rows per plan date
+    summary = plan_summary(metrics)
+    runs = _read(spark, lake, ops.RUNS)
+    summary = (summary.join(plan_bounds(runs), on="plan_date", how="left") if runs is not None
+               else summary.withColumn("top_k", F.lit(None).cast("int")))
+    pdf = summary.orderBy(F.desc("plan_date"), "policy").toPandas()  # two rows per plan date
     pdf["plan_date"] = pdf["plan_date"].astype(str)
     png = _plot_plans(pdf, out)
     rows = [[r.plan_date, r.policy, f"{r.assigned:,} / {r.demand_labels:,}", _fmt(r.mean_expected_accuracy, ".4f"),
              _fmt(r.cost_per_label, ".4f"), _fmt(r.on_time_share, ".3f"), _fmt(r.filled_share, ".3f"),
-             _fmt(r.greedy_gap, ".4f"), r.strategy] for r in pdf.itertuples()]
+             _fmt(r.greedy_gap, ".4f"), r.strategy, _fmt(r.pairs, ",.0f"), _fmt(r.top_k, ".0f")]
+            for r in pdf.itertuples()]
     return ("<h2>Allocation plans</h2><p>Each day's plan (<code>policy</code>) and a random assignment of the "
             "same candidate pairs under the same capacities (<code>random</code>): expected figures from "
-            "<code>allocation.plan_metrics</code>, all queues. A day without open tasks or people has no row.</p>"
+            "<code>allocation.plan_metrics</code>, all queues, with the candidate pairs both chose from and the "
+            "bound that made them (at most <code>top_k</code> labelers per task; the allocate run's "
+            "<code>allocation.top_k</code> in <code>_ops/runs</code>). A day without open tasks or people has no row.</p>"
             + (f'<img src="{png.name}">' if png else "")
             + _table(["plan date", "policy", "labels assigned / needed", "mean expected accuracy",
-                      "cost per label (USD)", "on-time share", "filled share", "greedy gap", "strategy"], rows))
+                      "cost per label (USD)", "on-time share", "filled share", "greedy gap", "strategy",
+                      "candidate pairs", "top_k"], rows))
 
 
 def build_report(spark: SparkSession, lake: Lake) -> Path:
