@@ -5,6 +5,9 @@ from __future__ import annotations
 
 import json
 import logging
+import re
+from collections.abc import Iterator
+from contextlib import contextmanager
 from datetime import timedelta
 from pathlib import Path
 
@@ -51,6 +54,20 @@ ROSTER = [
 def _plan(spark, lake: str):
     return delta_io.read_version(spark, Lake(lake).path(allocation.PLAN),
                                  delta_io.latest_version(spark, Lake(lake).path(allocation.PLAN)))
+
+
+@contextmanager
+def logged(name: str, level: int = logging.INFO) -> Iterator[list[logging.LogRecord]]:
+    """Records of a labelops logger (they do not propagate to pytest's caplog: jobs.job.setup_logging)."""
+    records: list[logging.LogRecord] = []
+    handler = logging.Handler(level)
+    handler.emit = records.append
+    logger = logging.getLogger(name)
+    logger.addHandler(handler)
+    try:
+        yield records
+    finally:
+        logger.removeHandler(handler)
 
 
 def test_allocate_job_end_to_end_and_sweep(spark, lake, capsys) -> None:
@@ -109,10 +126,15 @@ def test_allocate_job_end_to_end_and_sweep(spark, lake, capsys) -> None:
     assert figures(metrics).exceptAll(figures(metrics_again)).count() == 0
 
     capsys.readouterr()
-    assert cli(["allocation", "sweep", "--lake", lake, "--date", DATE, "--window-hours", "24",
-                "--grid", "quality=0,4", "--grid", "cost=0,2", "--json"]) == 0
+    with logged("labelops.allocation") as records:
+        assert cli(["allocation", "sweep", "--lake", lake, "--date", DATE, "--window-hours", "24",
+                    "--grid", "quality=0,4", "--grid", "cost=0,2", "--json"]) == 0
     out = json.loads(capsys.readouterr().out)
     assert len(out["points"]) == 4 and any(p["pareto"] for p in out["points"])
+    # the sweep says what it solves before the wait, and what came of it
+    said = "\n".join(r.getMessage() for r in records)
+    assert re.search(rf"4 weight settings over [1-9][0-9]* candidate pairs \(top_k={TOP_K}\)", said)
+    assert f"4 points, {sum(p['pareto'] for p in out['points'])} on the Pareto front" in said
     for path in (out["csv"], out["png"]):
         assert Path(path).stat().st_size > 0
 
@@ -133,15 +155,8 @@ def test_nothing_to_plan_gives_an_empty_plan_and_a_clear_log_line(spark, lake, c
     else:  # open tasks and a labeler with capacity, but she speaks none of the tasks' languages
         _silver(spark, lake, [{"labeler_id": "z", "languages": ["fr"], "certified_queues": ["spam"]}])
         expected = "no eligible"
-    records: list[logging.LogRecord] = []
-    handler = logging.Handler(logging.WARNING)
-    handler.emit = records.append  # labelops loggers do not propagate to pytest's caplog
-    logger = logging.getLogger("labelops.allocate")
-    logger.addHandler(handler)
-    try:
+    with logged("labelops.allocate", logging.WARNING) as records:
         assert main(["--date", DATE, "--lake", lake]) == 0
-    finally:
-        logger.removeHandler(handler)
     assert any(expected in r.getMessage() and "EMPTY plan" in r.getMessage() for r in records)
     assert _plan(spark, lake).count() == 0
     capsys.readouterr()

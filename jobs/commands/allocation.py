@@ -9,6 +9,7 @@ from __future__ import annotations
 import argparse
 import json
 import logging
+import time
 from datetime import date
 from pathlib import Path
 
@@ -81,13 +82,21 @@ def run_sweep(args: argparse.Namespace) -> int:
     try:
         reason = empty_reason(inputs)
         if reason is None:
+            top_k = args.top_k or config.TOP_K
             pairs = candidate_pairs(inputs.open_tasks, inputs.labelers, inputs.skills, inputs.already_judged,
-                                    window_after(args.date), top_k=args.top_k or config.TOP_K)
+                                    window_after(args.date), top_k=top_k)
             scored = with_queue_capacity(with_scores(pairs, window_h=window_h)).persist()
-            if scored.isEmpty():
+            n_pairs = scored.count()
+            if n_pairs == 0:
                 reason = NO_ELIGIBLE_PAIR
             else:
+                # one Spark job solves every weight setting per queue: say what it does before the wait
+                log.info("allocation sweep %s: %d weight settings over %d candidate pairs (top_k=%d), "
+                         "one matching per setting and queue", args.date, len(grid), n_pairs, top_k)
+                started = time.perf_counter()
                 sweep = pareto_sweep(scored, grid)
+                log.info("allocation sweep %s: %d points, %d on the Pareto front, in %.1fs", args.date,
+                         len(sweep), int(sweep["pareto"].sum()), time.perf_counter() - started)
             scored.unpersist()
     finally:
         release(inputs)
