@@ -7,7 +7,6 @@ computation alone.
 
 from __future__ import annotations
 
-import logging
 import time
 from dataclasses import dataclass, field
 from datetime import date, timedelta
@@ -24,8 +23,6 @@ from features.roster import roster_by_day
 from features.sketch import SketchSpec
 from infra.checkpoints import release
 from schemas import features as contracts
-
-log = logging.getLogger("labelops.features")
 
 
 @dataclass
@@ -54,7 +51,7 @@ class FeatureBuild:
     seconds: float = 0.0
 
     def summary(self) -> str:
-        """``"12.3s: lq_features 4.1s, flagged 2.0s, ..."``: the slowest steps first."""
+        """``"30.5s: task_features 5.5s, labeler_features 4.7s, ..."``: the slowest steps first."""
         slowest = sorted(self.step_seconds.items(), key=lambda kv: -kv[1])
         return f"{self.seconds:.1f}s: " + ", ".join(f"{name} {s:.1f}s" for name, s in slowest)
 
