@@ -7,7 +7,8 @@ day 7 is the heaviest: 3 as-of days rebuilt on a 28-day anchor), then builds the
 ``--rounds`` times in one session without writing anything. Every step ends in an eager
 ``localCheckpoint`` (``features.build.keep``), which times it: ``FeatureBuild.step_seconds``,
 the same figures the features job logs. Prints the best warm time per step (all rounds but the
-first) and, as its last line, one JSON object. Old vs new code: run it from two checkouts on copies of the same lake.
+first) and, as its last line, one JSON object. Old vs new code: run it from two checkouts on
+copies of the same lake.
 
 ``--one-day`` also builds, alternately in the same rounds, ``--date`` alone (one as-of day on
 the day before as anchor, which must be published) and reports its build times beside the

@@ -115,12 +115,11 @@ def _fmt(value, spec: str) -> str:
     return "-" if value is None or value != value else format(value, spec)  # None and NaN read "-"
 
 
-def _allocation_section(spark: SparkSession, lake: Lake, out: Path) -> str | None:
+def _allocation_section(spark: SparkSession, lake: Lake, runs: DataFrame | None, out: Path) -> str | None:
     metrics = _read(spark, lake, allocation.PLAN_METRICS)
     if metrics is None:
         return None
     summary = plan_summary(metrics)
-    runs = _read(spark, lake, ops.RUNS)
     summary = (summary.join(plan_bounds(runs), on="plan_date", how="left") if runs is not None
                else summary.withColumn("top_k", F.lit(None).cast("int")))
     pdf = summary.orderBy(F.desc("plan_date"), "policy").toPandas()  # two rows per plan date
@@ -189,7 +188,7 @@ def build_report(spark: SparkSession, lake: Lake) -> Path:
                                    ", ".join(f"{k}@{v}" for k, v in sorted(r.outputs.items())), r.code_version]
                                   for r in latest]))
 
-    plans = _allocation_section(spark, lake, out)
+    plans = _allocation_section(spark, lake, runs, out)  # the run table read above, once
     if plans is not None:
         sections.append(plans)
 
