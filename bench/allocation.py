@@ -12,7 +12,9 @@ per labeler and queue) -> candidate pairs (bounded: <= top_k labelers per task) 
   row-at-a-time Python UDF over those columns; each over the same cached pairs, forced with
   a no-op write, best of ``--repeats`` runs (row UDF on a sample, as a rate). The per-run
   costs of the codes are timed apart: ``entity_codes_s`` (task and labeler x queue tables to
-  the driver), the codes' joins inside ``candidates_s``, ``load_ratios_s`` (one aggregation);
+  the driver), the codes' joins inside ``candidates_s`` (the pipeline's pairs: codes, no
+  inputs), ``load_ratios_s`` (one aggregation), ``entity_inputs_s`` (the inputs joined back
+  by code for the column scorers, not a pipeline cost but for its plan figures);
 - every component of every pair (what the Pareto sweep needs): the pandas UDF over the ten
   input columns returning the 7-field struct, its Arrow-UDF twin, built-ins and row UDF
   (``all_components_*`` figures: the scorer the pipeline used before 2026-12-02);
@@ -146,7 +148,12 @@ def main(argv: list[str] | None = None) -> int:
 
     from jobs.session import build_spark
     from scoring.allocation.candidates import candidate_pairs, pair_bound
-    from scoring.allocation.coded import entity_codes, with_coded_score, with_load_ratios
+    from scoring.allocation.coded import (
+        entity_codes,
+        with_coded_score,
+        with_entity_inputs,
+        with_load_ratios,
+    )
     from scoring.allocation.config import ARROW_BATCH_ROWS
     from scoring.allocation.formulas import COMPONENT_COLUMNS
     from scoring.allocation.matching import relative_gap
@@ -186,14 +193,22 @@ def main(argv: list[str] | None = None) -> int:
     n = coded.count()
     figures["candidates_s"] = round(time.perf_counter() - t0, 2)
     t0 = time.perf_counter()
-    entities = with_load_ratios(codes.inputs, coded)
+    entities = with_load_ratios(codes, coded)
     figures.update(load_ratios_s=round(time.perf_counter() - t0, 2), entity_input_bytes=entities.nbytes)
+    # The pipeline's pairs carry the codes, not the ten inputs; the built-in and row-UDF scorers
+    # read the inputs as columns, so they are joined back by code (as the job's plan figures do)
+    # and every scorer reads this one cached frame.
+    t0 = time.perf_counter()
+    coded_only, coded = coded, with_entity_inputs(coded, entities).persist()
+    coded.count()
+    coded_only.unpersist()
+    figures["entity_inputs_s"] = round(time.perf_counter() - t0, 2)
     bound = pair_bound(frames["open_tasks"], frames["labelers"], args.top_k).agg(
         F.sum("cross_product").alias("cross"), F.sum("bound").alias("bound")).first()
     figures.update(pairs=n, pairs_bound=int(bound["bound"]), eligible_cross_product=int(bound["cross"]))
     log.info("%d candidate pairs in %.1fs (bound %d; eligible cross product %d); entity codes %.1fs, "
-             "load ratios %.1fs", n, figures["candidates_s"], bound["bound"], bound["cross"],
-             figures["entity_codes_s"], figures["load_ratios_s"])
+             "load ratios %.1fs, inputs joined back %.1fs", n, figures["candidates_s"], bound["bound"],
+             bound["cross"], figures["entity_codes_s"], figures["load_ratios_s"], figures["entity_inputs_s"])
 
     # --- scoring: the score three ways (what matching needs); every component four ways ----------
     keys = ["task_id", "labeler_id"]

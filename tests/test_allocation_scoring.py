@@ -152,7 +152,7 @@ def test_coded_scorer_agrees_with_the_built_ins_on_candidate_pairs(small_instanc
     syn, frames = small_instance
     codes, pairs = _coded_pairs(syn, frames)
     pairs = pairs.persist()
-    entities = with_load_ratios(codes.inputs, pairs)
+    entities = with_load_ratios(codes, pairs)
     plain = candidate_pairs(frames["open_tasks"], frames["labelers"], frames["skills"], frames["judged"],
                             syn.window_start, top_k=5)
     keys = ["task_id", "labeler_id"]
@@ -162,6 +162,39 @@ def test_coded_scorer_agrees_with_the_built_ins_on_candidate_pairs(small_instanc
     # the codes change nothing about which pairs exist
     assert pairs.count() == plain.count() > 500
     assert_approx_df_equality(got.select(*cols), want.select(*cols), 1e-12, ignore_row_order=True,
+
+                              ignore_nullable=True)
+    pairs.unpersist()
+
+
+def test_coded_pairs_carry_codes_and_their_inputs_join_back_equal_to_the_uncoded_pairs(small_instance) -> None:
+    """The pipeline's pairs carry two codes instead of the ten inputs and the load ratio; joined
+    back by code (the plan figures' path) they equal the uncoded pairs' columns, also where an
+    input was null in the source (a task without a posterior, a labeler without an hourly cost)."""
+    from chispa import assert_approx_df_equality
+    from pyspark.sql import functions as F
+
+    from scoring.allocation.candidates import CODED_PAIR_COLUMNS, PAIR_COLUMNS, candidate_pairs
+    from scoring.allocation.coded import with_entity_inputs, with_load_ratios
+
+    syn, frames = small_instance
+    nulls = {"open_tasks": frames["open_tasks"].withColumn(
+                 "confidence", F.when(F.col("task_id") < "T000050", None).otherwise(F.col("confidence"))),
+             "labelers": frames["labelers"].withColumn(
+                 "hourly_cost", F.when(F.col("labeler_id") == F.lit(syn.labelers["labeler_id"].iloc[0]), None)
+                 .otherwise(F.col("hourly_cost")))}
+    frames = {**frames, **nulls}
+    assert frames["open_tasks"].where("confidence is null").count() > 0
+    assert frames["labelers"].where("hourly_cost is null").count() == 1
+    codes, pairs = _coded_pairs(syn, frames)
+    pairs = pairs.persist()
+    assert tuple(pairs.columns) == CODED_PAIR_COLUMNS
+    joined = with_entity_inputs(pairs, with_load_ratios(codes, pairs))
+    plain = candidate_pairs(frames["open_tasks"], frames["labelers"], frames["skills"], frames["judged"],
+                            syn.window_start, top_k=5)
+    cols = [c for c in PAIR_COLUMNS if c not in ("language", "n_labels")]  # neither is scored
+    assert plain.where("hourly_cost = 0.0").count() > 0  # the null cost's default reached the pairs
+    assert_approx_df_equality(joined.select(*cols), plain.select(*cols), 1e-12, ignore_row_order=True,
                               ignore_nullable=True)
     pairs.unpersist()
 

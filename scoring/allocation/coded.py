@@ -29,7 +29,7 @@ from pyspark.sql import DataFrame
 from pyspark.sql import functions as F
 from pyspark.sql.types import DoubleType, StructField, StructType
 
-from scoring.allocation.candidates import labeler_queue_rows, task_rows
+from scoring.allocation.candidates import labeler_queue_rows, load_ratio, task_rows
 from scoring.allocation.config import DEFAULT_WINDOW_HOURS, Weights, weights_for
 from scoring.allocation.formulas import COMPONENT_COLUMNS, queue_params
 from scoring.allocation.scorers import score_arrays
@@ -40,6 +40,10 @@ TASK_KEY = ("task_id",)
 TASK_INPUTS = ("confidence", "n_classes", "slack_h", "priority", "queue_idx")
 LABELER_QUEUE_INPUTS = ("skill_mean", "skill_lower", "handling_s", "hourly_cost", "load_ratio")
 CODE_COLUMNS = ("t_code", "l_code")
+# the inputs' Spark types, as on the uncoded pairs of ``candidate_pairs``
+INPUT_TYPES = {"confidence": "double", "n_classes": "int", "slack_h": "double", "priority": "int",
+               "queue_idx": "int", "skill_mean": "double", "skill_lower": "double", "handling_s": "double",
+               "hourly_cost": "double", "load_ratio": "double"}
 # every component but the score, which matching has already added
 PLAN_COMPONENTS = tuple(c for c in COMPONENT_COLUMNS if c != "score")
 _PLAN_COMPONENTS_TYPE = StructType([StructField(c, DoubleType(), True) for c in PLAN_COMPONENTS])
@@ -113,18 +117,36 @@ def entity_codes(open_tasks_df: DataFrame, labelers_df: DataFrame, skills_df: Da
         inputs=inputs)
 
 
-def with_load_ratios(inputs: EntityInputs, pairs_df: DataFrame) -> EntityInputs:
-    """``inputs`` with each labeler x queue's load ratio, taken from the coded pairs (it is the
-    labeler's candidate demand over its capacity, known only once the pairs exist): one small
-    aggregation (a row per l_code); persist the pairs first."""
-    per_code = pairs_df.groupBy("l_code").agg(F.min("load_ratio").alias("lo"),
-                                              F.max("load_ratio").alias("hi")).toPandas()
-    if not np.allclose(per_code["lo"], per_code["hi"], rtol=1e-12, atol=0.0, equal_nan=True):
-        raise ValueError("candidate pairs: load_ratio differs within a labeler x queue; build the "
-                         "pairs with candidate_pairs()")
-    load = np.full(len(inputs.labeler_queues["load_ratio"]), np.nan)
-    load[per_code["l_code"].to_numpy()] = per_code["hi"].to_numpy()
-    return EntityInputs(tasks=inputs.tasks, labeler_queues={**inputs.labeler_queues, "load_ratio": load})
+def with_load_ratios(codes: EntityCodes, pairs_df: DataFrame) -> EntityInputs:
+    """``codes.inputs`` with each labeler x queue's load ratio (the labeler's candidate demand
+    over its capacity, known only once the pairs exist), from the coded pairs of
+    ``candidate_pairs(codes=codes)``: one aggregation per labeler over the (persisted) pairs,
+    a row per labeler x queue to the driver."""
+    per_labeler = pairs_df.groupBy("labeler_id").agg(
+        load_ratio(F.col("labels_needed"), F.col("task_degree"), F.col("capacity")).alias("load_ratio"))
+    per_code = codes.labeler_queues.join(per_labeler, on="labeler_id", how="inner").select(
+        "l_code", "load_ratio").toPandas()
+    load = np.full(len(codes.inputs.labeler_queues["load_ratio"]), np.nan)  # no pairs: never gathered
+    load[per_code["l_code"].to_numpy()] = per_code["load_ratio"].to_numpy()
+    return EntityInputs(tasks=codes.inputs.tasks,
+                        labeler_queues={**codes.inputs.labeler_queues, "load_ratio": load})
+
+
+def with_entity_inputs(coded_df: DataFrame, entities: EntityInputs) -> DataFrame:
+    """Adds the ten scoring inputs (``formulas.INPUT_COLUMNS``) to coded pairs, from the entity
+    arrays by their codes (two broadcast joins of tables with a row per task and per labeler x
+    queue): for the built-in formulas over every pair (``metrics.plan_metrics``)."""
+    spark = coded_df.sparkSession
+    tasks = pd.DataFrame({"t_code": np.arange(len(entities.tasks["confidence"]), dtype=np.int32),
+                          **{c: entities.tasks[c] for c in TASK_INPUTS if c not in coded_df.columns}})
+    lqs = pd.DataFrame({"l_code": np.arange(len(entities.labeler_queues["skill_mean"]), dtype=np.int32),
+                        **{c: entities.labeler_queues[c] for c in LABELER_QUEUE_INPUTS}})
+    task_df = spark.createDataFrame(tasks).select(
+        "t_code", *[F.col(c).cast(INPUT_TYPES[c]).alias(c) for c in tasks.columns if c != "t_code"])
+    lq_df = spark.createDataFrame(lqs).select(
+        "l_code", *[F.col(c).cast(INPUT_TYPES[c]).alias(c) for c in LABELER_QUEUE_INPUTS])
+    return (coded_df.join(F.broadcast(task_df), on="t_code", how="left")
+            .join(F.broadcast(lq_df), on="l_code", how="left"))
 
 
 def _params(weights: Mapping[str, Weights] | None) -> dict[str, tuple[float, ...]]:

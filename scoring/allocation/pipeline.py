@@ -29,6 +29,7 @@ from scoring.allocation.coded import (
     entity_codes,
     with_coded_components,
     with_coded_score,
+    with_entity_inputs,
     with_load_ratios,
 )
 from scoring.allocation.config import (
@@ -133,7 +134,7 @@ def _allocate_pairs(spark: SparkSession, pairs: DataFrame, codes: EntityCodes, i
                     settings: AllocationSettings, run_id: str) -> AllocationResult:
     """Score, match and report the (persisted, coded) candidate pairs."""
     n_pairs = pairs.count()
-    entities = with_load_ratios(codes.inputs, pairs)
+    entities = with_load_ratios(codes, pairs)
     # not persisted: each reader re-runs the UDF over the cached pairs (cheaper than caching twice)
     scored = with_coded_score(pairs, entities, settings.weights, settings.window_hours)
     bound = pair_bound(inputs.open_tasks, inputs.labelers, settings.top_k).agg(
@@ -170,7 +171,9 @@ def _allocate_pairs(spark: SparkSession, pairs: DataFrame, codes: EntityCodes, i
                        policy_version=settings.policy_version)
             .transform(with_constraint_columns, inputs.labelers, inputs.open_tasks,
                        inputs.already_judged))
-    per_queue = plan_metrics(with_capacity, {"policy": result.matched, "random": random_plan.matched},
+    # the figures need every pair's components: built-in formulas over the inputs joined by code
+    per_queue = plan_metrics(with_entity_inputs(with_capacity, entities),
+                             {"policy": result.matched, "random": random_plan.matched},
                              window_h=settings.window_hours).toPandas()
     release(random_plan.matched)  # a local checkpoint: unpersist() alone keeps its blocks
     objectives = _solver_objectives(result.matched, per_queue=settings.strategy != "global")
