@@ -22,6 +22,7 @@ from features.config import FeatureParams
 from features.roster import roster_by_day
 from features.sketch import SketchSpec
 from infra.checkpoints import release
+from infra.step_timer import slowest_first
 from schemas import features as contracts
 
 
@@ -52,8 +53,7 @@ class FeatureBuild:
 
     def summary(self) -> str:
         """``"30.5s: task_features 5.5s, labeler_features 4.7s, ..."``: the slowest steps first."""
-        slowest = sorted(self.step_seconds.items(), key=lambda kv: -kv[1])
-        return f"{self.seconds:.1f}s: " + ", ".join(f"{name} {s:.1f}s" for name, s in slowest)
+        return slowest_first(self.step_seconds, self.seconds)
 
     def outputs(self) -> list[tuple[DataFrame, contracts.TableContract]]:
         by_name = {c.qualified_name: c for c in (*contracts.DAILY_TABLES, *contracts.FEATURE_TABLES)}

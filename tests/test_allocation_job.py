@@ -75,9 +75,16 @@ def test_allocate_job_end_to_end_and_sweep(spark, lake, capsys) -> None:
     from jobs.cli import main as cli
 
     _silver(spark, lake, ROSTER)
-    assert main(["--date", DATE, "--lake", lake, "--window-hours", "24", "--weight", "load=0.5"]) == 0
+    with logged("labelops.allocate") as records:
+        assert main(["--date", DATE, "--lake", lake, "--window-hours", "24", "--weight", "load=0.5"]) == 0
     run = spark.read.format("delta").load(Lake(lake).path(RUNS)).where("job = 'allocate'").first()
     assert run["metrics"]["allocation.top_k"] == TOP_K  # the bound that shaped the plan stays with the run
+    # where the computation's time went: one line, every step named, and its total on the run row
+    line = next(r.getMessage() for r in records if "candidate pairs in" in r.getMessage())
+    assert re.match(r"allocate: planned [1-9][0-9]* candidate pairs in [0-9.]+s: ", line), line
+    for step in ("entity_codes", "candidate_pairs", "load_ratios", "matching", "random_baseline", "plan_figures"):
+        assert re.search(rf"\b{step} [0-9.]+s\b", line), (step, line)
+    assert 0 < run["metrics"]["allocation.compute_ms"] < run["duration_s"] * 1000
     plan = _plan(spark, lake).persist()
     rows = plan.collect()
     assert rows, "the plan is empty"

@@ -22,6 +22,7 @@ from pyspark.sql import functions as F
 from pyspark.util import inheritable_thread_target
 
 from infra.checkpoints import release
+from infra.step_timer import StepTimer
 from scoring.allocation.candidates import candidate_pairs, pair_bound
 from scoring.allocation.coded import (
     CODE_COLUMNS,
@@ -88,6 +89,9 @@ class AllocationResult:
     metrics: pd.DataFrame | None  # per queue and "_all", policy and random (small); None when empty
     stats: dict[str, float | int | str | None]  # run figures for logs and ctx.metric
     empty_reason: str | None = None  # why there is nothing to plan although there are tasks and people
+    # where allocate() spent its time (the random baseline runs beside matching, so the steps
+    # can add up to more than the whole)
+    timer: StepTimer = field(default_factory=StepTimer)
 
 
 def window_after(plan_date: date) -> datetime:
@@ -121,20 +125,26 @@ def _solver_objectives(matched: DataFrame, per_queue: bool) -> pd.DataFrame:
 def allocate(spark: SparkSession, inputs: AllocationInputs, settings: AllocationSettings,
              run_id: str) -> AllocationResult:
     """Plan the window: every step of the stage, returning the plan and its figures."""
-    codes = entity_codes(inputs.open_tasks, inputs.labelers, inputs.skills, settings.window_start)
+    timer = StepTimer()
+    with timer.step("entity_codes"):
+        codes = entity_codes(inputs.open_tasks, inputs.labelers, inputs.skills, settings.window_start)
     pairs = candidate_pairs(inputs.open_tasks, inputs.labelers, inputs.skills, inputs.already_judged,
                             settings.window_start, top_k=settings.top_k, codes=codes).persist()
     try:
-        return _allocate_pairs(spark, pairs, codes, inputs, settings, run_id)
+        result = _allocate_pairs(spark, pairs, codes, inputs, settings, run_id, timer)
     finally:
         pairs.unpersist()
+    timer.stop()
+    return result
 
 
 def _allocate_pairs(spark: SparkSession, pairs: DataFrame, codes: EntityCodes, inputs: AllocationInputs,
-                    settings: AllocationSettings, run_id: str) -> AllocationResult:
+                    settings: AllocationSettings, run_id: str, timer: StepTimer) -> AllocationResult:
     """Score, match and report the (persisted, coded) candidate pairs."""
-    n_pairs = pairs.count()
-    entities = with_load_ratios(codes, pairs)
+    with timer.step("candidate_pairs"):
+        n_pairs = pairs.count()
+    with timer.step("load_ratios"):
+        entities = with_load_ratios(codes, pairs)
     # not persisted: each reader re-runs the UDF over the cached pairs (cheaper than caching twice)
     scored = with_coded_score(pairs, entities, settings.weights, settings.window_hours)
     bound = pair_bound(inputs.open_tasks, inputs.labelers, settings.top_k).agg(
@@ -150,16 +160,17 @@ def _allocate_pairs(spark: SparkSession, pairs: DataFrame, codes: EntityCodes, i
              "eligible cross product %d)", n_pairs, stats["pairs_bound"], settings.top_k,
              stats["pairs_cross_product"])
     if n_pairs == 0:
-        return AllocationResult(plan=None, metrics=None, stats=stats, empty_reason=NO_ELIGIBLE_PAIR)
+        return AllocationResult(plan=None, metrics=None, stats=stats, empty_reason=NO_ELIGIBLE_PAIR, timer=timer)
     # Baseline: a random maximal assignment of the same pairs under the same shared capacities
     # (greedy over random scores in ONE partition, i.e. on one core). It runs beside the policy's
     # matching, whose per-queue partitions leave the other core idle while the biggest queue solves.
     with ThreadPoolExecutor(max_workers=1, thread_name_prefix="random-baseline") as pool:
         # given the session, the thread inherits its tags too (and Spark logs no UserWarning)
         random_future = pool.submit(inheritable_thread_target(spark)(_random_baseline), scored,
-                                    settings.random_seed)
-        result = match_shared_capacity(scored, settings.strategy, keep=PLAN_KEEP,
-                                       max_exact_pairs=settings.max_exact_pairs)
+                                    settings.random_seed, timer)
+        with timer.step("matching"):
+            result = match_shared_capacity(scored, settings.strategy, keep=PLAN_KEEP,
+                                           max_exact_pairs=settings.max_exact_pairs)
         random_plan = random_future.result()
     split = result.capacity_split
     with_capacity = (scored.join(F.broadcast(split), on=["labeler_id", "queue"], how="left") if split is not None
@@ -172,22 +183,24 @@ def _allocate_pairs(spark: SparkSession, pairs: DataFrame, codes: EntityCodes, i
             .transform(with_constraint_columns, inputs.labelers, inputs.open_tasks,
                        inputs.already_judged))
     # the figures need every pair's components: built-in formulas over the inputs joined by code
-    per_queue = plan_metrics(with_entity_inputs(with_capacity, entities),
-                             {"policy": result.matched, "random": random_plan.matched},
-                             window_h=settings.window_hours).toPandas()
-    release(random_plan.matched)  # a local checkpoint: unpersist() alone keeps its blocks
-    objectives = _solver_objectives(result.matched, per_queue=settings.strategy != "global")
+    with timer.step("plan_figures"):
+        per_queue = plan_metrics(with_entity_inputs(with_capacity, entities),
+                                 {"policy": result.matched, "random": random_plan.matched},
+                                 window_h=settings.window_hours).toPandas()
+        release(random_plan.matched)  # a local checkpoint: unpersist() alone keeps its blocks
+        objectives = _solver_objectives(result.matched, per_queue=settings.strategy != "global")
     metrics = _metrics_table(per_queue, objectives, result.upper_bound).assign(
         plan_date=settings.plan_date, strategy=settings.strategy,
         policy_version=settings.policy_version, run_id=run_id)
     stats.update({"objective": result.objective, "upper_bound": result.upper_bound,
                   "gap_bound": result.gap_bound, "strategy": settings.strategy})
-    return AllocationResult(plan=plan, metrics=metrics, stats=stats)
+    return AllocationResult(plan=plan, metrics=metrics, stats=stats, timer=timer)
 
 
-def _random_baseline(scored: DataFrame, seed: int) -> SharedCapacityPlan:
-    return match_shared_capacity(with_random_scores(scored, seed), "global", compare_greedy=False,
-                                 max_exact_pairs=0)
+def _random_baseline(scored: DataFrame, seed: int, timer: StepTimer) -> SharedCapacityPlan:
+    with timer.step("random_baseline"):
+        return match_shared_capacity(with_random_scores(scored, seed), "global", compare_greedy=False,
+                                     max_exact_pairs=0)
 
 
 def _metrics_table(per_queue: pd.DataFrame, objectives: pd.DataFrame,
