@@ -21,6 +21,7 @@ order, which changes from run to run. So a rerun of the same pairs gives the sam
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from dataclasses import dataclass
 from functools import cached_property
 
@@ -28,7 +29,6 @@ import numpy as np
 import pandas as pd
 from ortools.graph.python import min_cost_flow
 from pyspark.sql import DataFrame
-from pyspark.sql import functions as F
 from pyspark.sql.types import DoubleType, LongType, StringType, StructField, StructType
 
 from scoring.allocation.config import COST_SCALE, MAX_EXACT_PAIRS
@@ -160,40 +160,54 @@ def match_partition(pdf: pd.DataFrame, capacity: str = "capacity", score: str = 
     return out
 
 
-def match_pairs(scored_df: DataFrame, *, by: str | None = "queue", capacity: str = "queue_capacity",
-                keep: tuple[str, ...] = (), max_exact_pairs: int = MAX_EXACT_PAIRS,
-                compare_greedy: bool = True, labeler: str = "labeler_id", task: str = "task_id") -> DataFrame:
-    """Matched pairs, solved per ``by`` partition with ``applyInPandas`` (``by=None``: one
-    global partition, e.g. to measure what the per-queue capacity split costs).
+def match_pairs(scored_df: DataFrame, *, by: str | tuple[str, ...] | None = "queue",
+                capacity: str = "queue_capacity", keep: tuple[str, ...] = (),
+                max_exact_pairs: int = MAX_EXACT_PAIRS, compare_greedy: bool = True,
+                labeler: str = "labeler_id", task: str = "task_id") -> DataFrame:
+    """Matched pairs, solved per ``by`` group with ``applyInPandas`` (``by=None``: one global
+    partition, e.g. the random baseline under shared capacities).
 
-    Only the columns the solver needs plus ``keep`` travel through Python. ``labeler`` and
-    ``task`` name the solver's keys: integer codes, where they are unique within a partition,
-    factorise faster than the ids."""
+    ``by`` may name more columns than the solve needs (``("_slot", "queue")``: pairs placed on
+    partitions by ``placement.with_queue_slots`` are grouped without another shuffle); the
+    output keeps them. Only the columns the solver needs plus ``keep`` travel through Python.
+    ``labeler`` and ``task`` name the solver's keys: integer codes, where they are unique within
+    a group, factorise faster than the ids."""
+    group = (by,) if isinstance(by, str) else tuple(by or ())
     columns = list(dict.fromkeys(["labeler_id", "task_id", labeler, task, "score", "labels_needed", capacity,
-                                  *([by] if by else []), *keep]))
+                                  *group, *keep]))
     df = scored_df.select(*columns)
-    key = by or "_partition"
-    if by is None:
-        df = df.withColumn(key, F.lit(0))
     schema = StructType([*df.schema.fields, *MATCH_EXTRA_FIELDS])
 
     def solve(pdf: pd.DataFrame) -> pd.DataFrame:
         return match_partition(pdf, capacity=capacity, max_exact_pairs=max_exact_pairs,
                                compare_greedy=compare_greedy, labeler=labeler, task=task)
 
-    out = df.groupBy(key).applyInPandas(solve, schema=schema)
-    return out.drop("_partition") if by is None else out
+    if group:
+        return df.groupBy(*group).applyInPandas(solve, schema=schema)
+
+    def solve_all(batches: Iterator[pd.DataFrame]) -> Iterator[pd.DataFrame]:
+        yield solve(pd.concat(list(batches), ignore_index=True))
+
+    # One partition read in place (coalesce: no shuffle, no sort), not grouped on a constant key:
+    # grouping shuffled every pair (ids and all) into one partition and sorted it first - on demo
+    # day 7 (3.6 M pairs) 8.8-12.7 s against 6.1-6.6 s, the same plan (docs/allocation.md). What
+    # feeds it runs in that one task too: cached pairs and a hash here, cheap.
+    return df.coalesce(1).mapInPandas(solve_all, schema=schema)
 
 
-def match_usage(scored_df: DataFrame, *, capacity: str = "capacity", max_exact_pairs: int = MAX_EXACT_PAIRS,
-                labeler: str = "labeler_id", task: str = "task_id") -> DataFrame:
+def match_usage(scored_df: DataFrame, *, by: tuple[str, ...] = ("queue",), capacity: str = "capacity",
+                max_exact_pairs: int = MAX_EXACT_PAIRS, labeler: str = "labeler_id",
+                task: str = "task_id") -> DataFrame:
     """(queue, ``labeler``, used, relaxed_score) of the per-queue plans: what each solve asks
     of each labeler and the score it gets, aggregated in the Python worker that solved the queue.
 
     A price round needs only this, not the chosen pairs: one small row per labeler x queue
     crosses back to the JVM, and no shuffle groups the chosen pairs again. Integer codes as
-    ``labeler`` and ``task`` (unique within a queue) travel and factorise faster than ids."""
-    df = scored_df.select(*dict.fromkeys([labeler, task, "score", "labels_needed", capacity, "queue"]))
+    ``labeler`` and ``task`` (unique within a queue) travel and factorise faster than ids.
+    ``by``: the grouping, which must split the pairs by queue (see ``match_pairs``)."""
+    if "queue" not in by:
+        raise ValueError(f"match_usage: the groups {by} must include the queue")
+    df = scored_df.select(*dict.fromkeys([labeler, task, "score", "labels_needed", capacity, *by]))
     schema = StructType([df.schema["queue"], df.schema[labeler], StructField("used", LongType(), False),
                          StructField("relaxed_score", DoubleType(), True)])
 
@@ -204,4 +218,4 @@ def match_usage(scored_df: DataFrame, *, capacity: str = "capacity", max_exact_p
                 .agg(used=("score", "size"), relaxed_score=("score", "sum")).reset_index())
         return used.astype({"used": "int64", "relaxed_score": "float64"})
 
-    return df.groupBy("queue").applyInPandas(solve, schema=schema)
+    return df.groupBy(*by).applyInPandas(solve, schema=schema)

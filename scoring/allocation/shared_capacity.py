@@ -15,8 +15,9 @@ solves), so the shared capacity must be coordinated across queues. Strategies:
 * ``global``: one min-cost flow over all queues with the shared capacity (exact; one
   Python worker holds every pair, so only for instances that fit in one process).
 
-The pairs are hash-partitioned by queue once and persisted; the per-round joins with
-the (small) price and capacity tables are broadcast, so no round re-shuffles the pairs.
+The pairs are partitioned once, each queue on a partition of its own, largest first
+(``placement``), and persisted; the per-round joins with the (small) price and capacity
+tables are broadcast, so no round re-shuffles the pairs.
 """
 
 from __future__ import annotations
@@ -34,11 +35,14 @@ from pyspark.sql import functions as F
 from scoring.allocation.capacity import candidate_demand, queue_capacity_split
 from scoring.allocation.config import MAX_EXACT_PAIRS, PRICE_ROUNDS, PRICE_STEP
 from scoring.allocation.matching import match_pairs, match_usage
+from scoring.allocation.placement import SLOT, by_queue_slots
 
 log = logging.getLogger("labelops.allocation")
 
 Strategy = Literal["priced", "demand", "global"]
 STRATEGIES: tuple[str, ...] = ("priced", "demand", "global")
+# every solve groups the pairs by queue, on the partitions ``by_queue_slots`` gave them
+SOLVE_GROUPS = (SLOT, "queue")
 
 
 @dataclass
@@ -82,16 +86,22 @@ def match_shared_capacity(scored_df: DataFrame, strategy: Strategy = "priced", *
     codes = [c for c in ("l_code", "t_code") if c in scored_df.columns]  # the solver's keys, if any
     needed = list(dict.fromkeys(["queue", "labeler_id", "task_id", "score", "capacity",
                                  "labels_needed", "task_degree", *codes, *keep]))
-    by_queue = scored_df.select(*needed).repartition("queue").persist()
-    demand = candidate_demand(by_queue).persist()
+    # the demand table (one row per labeler x queue, bounded by the roster) comes first: its pair
+    # counts place each queue on a partition of its own, largest first (``placement``)
+    demand = candidate_demand(scored_df.select(*needed)).persist()
+    lq = demand.toPandas()
+    by_queue = by_queue_slots(scored_df.select(*needed), lq.groupby("queue")["pairs"].sum().to_dict()).persist()
+    # materialised before any solve is planned: a cached plan not yet computed reports no
+    # partitioning, and the first solve would shuffle the pairs again
+    by_queue.count()
     try:  # the plan is persisted; what it was computed from can go
         if strategy == "demand":
             split = queue_capacity_split(demand).localCheckpoint()
             pairs = by_queue.join(F.broadcast(split), on=["labeler_id", "queue"], how="left")
-            matched = match_pairs(pairs, keep=keep, compare_greedy=compare_greedy,
-                                  max_exact_pairs=max_exact_pairs).localCheckpoint()
+            matched = match_pairs(pairs, by=SOLVE_GROUPS, keep=keep, compare_greedy=compare_greedy,
+                                  max_exact_pairs=max_exact_pairs).drop(SLOT).localCheckpoint()
             return SharedCapacityPlan(matched, _plan_stats(matched)[0], split)
-        return _priced(by_queue, demand, keep=keep, rounds=max(1, rounds), step=step,
+        return _priced(by_queue, demand, lq, keep=keep, rounds=max(1, rounds), step=step,
                        max_exact_pairs=max_exact_pairs, compare_greedy=compare_greedy)
     finally:
         demand.unpersist()
@@ -104,7 +114,7 @@ def _price_table(spark: SparkSession, prices: pd.Series) -> DataFrame:
     return spark.createDataFrame(frame, "labeler_id string, price double")
 
 
-def _priced(by_queue: DataFrame, demand: DataFrame, *, keep: tuple[str, ...], rounds: int,
+def _priced(by_queue: DataFrame, demand: DataFrame, lq: pd.DataFrame, *, keep: tuple[str, ...], rounds: int,
             step: float, max_exact_pairs: int, compare_greedy: bool) -> SharedCapacityPlan:
     """Price rounds on the relaxed per-queue problems, then ONE per-queue solve with the
     true scores under the capacity split from the last round's usage.
@@ -117,9 +127,7 @@ def _priced(by_queue: DataFrame, demand: DataFrame, *, keep: tuple[str, ...], ro
     # pairs with the entity codes of candidate_pairs(codes=...) send those to the solver, not ids
     coded = {"l_code", "t_code"} <= set(by_queue.columns)
     labeler, task = ("l_code", "t_code") if coded else ("labeler_id", "task_id")
-    # the demand table (persisted; one row per labeler x queue, bounded by the roster) on the
-    # driver: capacities, the queue sizes and the code -> labeler map
-    lq = demand.toPandas()
+    # ``lq``: the demand table on the driver (capacities, the queue sizes, the code -> labeler map)
     capacity = lq.groupby("labeler_id")["capacity"].first().astype(np.float64)
     # the dual bound needs every relaxed partition solved exactly (none above the greedy threshold)
     all_exact = bool((lq.groupby("queue")["pairs"].sum() <= max_exact_pairs).all())
@@ -130,7 +138,7 @@ def _priced(by_queue: DataFrame, demand: DataFrame, *, keep: tuple[str, ...], ro
     for r in range(rounds):
         relaxed_pairs = (by_queue.join(F.broadcast(_price_table(spark, prices)), on="labeler_id", how="left")
                          .withColumn("score", F.col("score") - F.coalesce(F.col("price"), F.lit(0.0))))
-        used = match_usage(relaxed_pairs, max_exact_pairs=max_exact_pairs, labeler=labeler, task=task).toPandas()
+        used = match_usage(relaxed_pairs, by=SOLVE_GROUPS, max_exact_pairs=max_exact_pairs, labeler=labeler, task=task).toPandas()
         if coded:
             used = used.merge(lq[["l_code", "labeler_id"]], on="l_code", how="left").drop(columns="l_code")
         # the queues' rows arrive in task-completion order: sorted, the float sums below (and so
@@ -152,8 +160,8 @@ def _priced(by_queue: DataFrame, demand: DataFrame, *, keep: tuple[str, ...], ro
     used = spark.createDataFrame(used[["labeler_id", "queue", "used"]], "labeler_id string, queue string, used long")
     split = queue_capacity_split(demand, used).localCheckpoint()
     pairs = by_queue.join(F.broadcast(split), on=["labeler_id", "queue"], how="left")
-    matched = match_pairs(pairs, keep=keep, max_exact_pairs=max_exact_pairs, compare_greedy=compare_greedy,
-                          labeler=labeler, task=task).localCheckpoint()
+    matched = match_pairs(pairs, by=SOLVE_GROUPS, keep=keep, max_exact_pairs=max_exact_pairs,
+                          compare_greedy=compare_greedy, labeler=labeler, task=task).drop(SLOT).localCheckpoint()
     objective, _ = _plan_stats(matched)
     duals = [h["dual"] for h in history if h["dual"] is not None]
     log.info("allocation plan objective %.3f after %d price rounds (best dual bound %s)", objective,
