@@ -141,3 +141,41 @@ def test_random_baseline_scores_follow_the_pairs_not_their_row_order(spark) -> N
     assert 0.4 < one["score"].mean() < 0.6
     reseeded = with_random_scores(pairs, 8).toPandas().sort_values(["task_id", "labeler_id"]).reset_index(drop=True)
     assert (reseeded["score"] != one["score"]).mean() > 0.99
+
+
+def test_plan_metrics_score_unscored_pairs_with_the_plans_weights(spark) -> None:
+    """The job sums its plan's score from unscored pairs (the built-in formulas, not the scorer
+    UDF again): with the plan's weights the figures equal those of pairs scored beforehand, and
+    without weights it refuses rather than score with the defaults."""
+    import pandas as pd
+    import pytest
+
+    from scoring.allocation.candidates import candidate_pairs
+    from scoring.allocation.config import weights_for
+    from scoring.allocation.metrics import plan_metrics
+    from scoring.allocation.scorers import with_scores_builtin
+    from scoring.allocation.synthetic import generate
+
+    syn = generate(n_labelers=12, n_tasks=80, seed=3, window_h=0.5)
+    frames = syn.to_spark(spark)
+    pairs = (candidate_pairs(frames["open_tasks"], frames["labelers"], frames["skills"], frames["judged"],
+                             syn.window_start, top_k=5)
+             .withColumn("queue_capacity", F.col("capacity")).persist())
+    try:
+        weights = weights_for({"cost": 3.0, "deadline": 0.5})  # not the defaults
+        scored = with_scores_builtin(pairs, weights=weights, window_h=syn.window_h, score_only=True)
+        plans = {"policy": pairs.where(F.abs(F.hash("task_id", "labeler_id")) % 3 == 0),
+                 "random": pairs.where(F.abs(F.hash("labeler_id", "task_id")) % 4 == 0)}
+        want = plan_metrics(scored, plans, window_h=syn.window_h).toPandas()
+        got = plan_metrics(pairs, plans, window_h=syn.window_h, weights=weights).toPandas()
+        keys = ["queue", "policy"]
+        want, got = (d.sort_values(keys, ignore_index=True) for d in (want, got))
+        assert (want["assigned"] > 0).any() and want["sum_score"].abs().sum() > 0
+        pd.testing.assert_frame_equal(got, want, rtol=1e-9)
+        defaults = plan_metrics(pairs, plans, window_h=syn.window_h, weights=weights_for()).toPandas()
+        moved = (defaults.sort_values(keys, ignore_index=True)["sum_score"] - want["sum_score"]).abs().max()
+        assert moved > 1e-3  # the weights matter to these figures: defaults would be wrong
+        with pytest.raises(ValueError, match="weights"):
+            plan_metrics(pairs, plans, window_h=syn.window_h)
+    finally:
+        pairs.unpersist()

@@ -173,8 +173,9 @@ def _allocate_pairs(spark: SparkSession, pairs: DataFrame, codes: EntityCodes, i
                                            max_exact_pairs=settings.max_exact_pairs)
         random_plan = random_future.result()
     split = result.capacity_split
-    with_capacity = (scored.join(F.broadcast(split), on=["labeler_id", "queue"], how="left") if split is not None
-                     else scored.withColumn("queue_capacity", F.col("capacity")))
+    # unscored: the figures add the score with the other components, as built-ins (plan_metrics)
+    with_capacity = (pairs.join(F.broadcast(split), on=["labeler_id", "queue"], how="left") if split is not None
+                     else pairs.withColumn("queue_capacity", F.col("capacity")))
     planned = with_coded_components(result.matched, entities, settings.weights, settings.window_hours)
     plan = (build_plan(planned, weights=weights_df(spark, settings.weights),
                        plan_date=settings.plan_date, window_start=settings.window_start,
@@ -186,7 +187,7 @@ def _allocate_pairs(spark: SparkSession, pairs: DataFrame, codes: EntityCodes, i
     with timer.step("plan_figures"):
         per_queue = plan_metrics(with_entity_inputs(with_capacity, entities),
                                  {"policy": result.matched, "random": random_plan.matched},
-                                 window_h=settings.window_hours).toPandas()
+                                 window_h=settings.window_hours, weights=settings.weights).toPandas()
         release(random_plan.matched)  # a local checkpoint: unpersist() alone keeps its blocks
         objectives = _solver_objectives(result.matched, per_queue=settings.strategy != "global")
     metrics = _metrics_table(per_queue, objectives, result.upper_bound).assign(
