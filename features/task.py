@@ -19,7 +19,7 @@ from pyspark.sql import functions as F
 
 from features.config import FeatureParams
 from features.labeler_daily import feature_ts_after
-from features.sketch import merge_count_maps
+from features.sketch import add_count_maps
 from features.stats import label_entropy
 from schemas.features import TASK_FEATURES
 from schemas.reference import QUEUES
@@ -137,7 +137,7 @@ def task_features(universe_df: DataFrame, task_judgments_df: DataFrame, completi
     # merging with nothing (map merges are higher-order functions, interpreted row by row).
     labels = F.when(F.col("_new_counts").isNull(),
                     F.coalesce("_prev_counts", F.create_map().cast("map<string,bigint>"))).otherwise(
-        merge_count_maps(F.array("_prev_counts", "_new_counts"), "string"))
+        add_count_maps(F.col("_prev_counts"), F.col("_new_counts"), "string"))
     prev_ll, new_ll = F.col("_prev_labeler_labels"), F.col("_new_labeler_labels")
     # A labeler new to the task (the usual case) adds its entry: map_concat is compiled code,
     # map_zip_with is interpreted per entry; a labeler who judged the task again replaces its label.
