@@ -10,6 +10,7 @@ from scipy.stats import beta
 
 from features.sketch import (
     SketchSpec,
+    add_count_maps,
     merge_count_maps,
     merge_count_maps_agg,
     sketch_by,
@@ -103,6 +104,16 @@ def test_merge_count_maps_skips_nulls(spark):
     assert out[0]["m"] == {1: 3, 3: 4, 5: 1}
     assert out[1]["m"] == {2: 2}
     assert out[2]["m"] == {}
+
+
+def test_add_count_maps_equals_the_merge_of_both_and_skips_nulls(spark):
+    """The in-place two-map sum (task label counts) and the Arrow merge agree, null rows included."""
+    df = spark.createDataFrame([({"x": 2, "y": 1}, {"y": 3, "z": 1}), (None, {"z": 2}), ({"x": 1}, None), (None, None)],
+                               "a map<string,bigint>, b map<string,bigint>")
+    out = df.select(add_count_maps(F.col("a"), F.col("b"), "string").alias("added"),
+                    merge_count_maps(F.array("a", "b"), "string").alias("merged")).collect()
+    assert [r["added"] for r in out] == [{"x": 2, "y": 4, "z": 1}, {"z": 2}, {"x": 1}, {}]
+    assert [r["added"] for r in out] == [r["merged"] for r in out]
 
 
 def test_sketch_quantile_of_empty_or_null_sketch_is_null(spark):
