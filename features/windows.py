@@ -21,7 +21,7 @@ from pyspark.sql import Column, DataFrame
 from pyspark.sql import functions as F
 
 from features.config import MAX_WINDOW_DAYS, WINDOW_DAYS, FeatureParams
-from features.confusion import balanced_accuracy, queue_labels, smoothed_confusion
+from features.confusion import balanced_accuracy, smoothed_confusion
 from features.labeler_daily import feature_ts_after
 from features.sketch import SketchSpec, empty_count_map, merge_count_maps, sketch_quantiles
 from features.stats import beta_lower_bound, beta_posterior_mean, decay_weight, safe_ratio
@@ -242,14 +242,13 @@ def labeler_queue_features(lq_carried_df: DataFrame, queue_priors_df: DataFrame,
     """Final labeler x queue rows: queue priors joined, rates, smoothed confusion, contract columns.
 
     ``queue_priors_df``: ``queue_gold_priors(lq_carried_df)``."""
-    labels = queue_labels(F.col("queue"))
-    confusion = smoothed_confusion(F.col("gold_confusion_counts_28d"), F.col("_pooled_confusion_28d"), labels,
-                                   params.confusion_prior_strength)
+    confusion = smoothed_confusion(F.col("gold_confusion_counts_28d"), F.col("_pooled_confusion_28d"),
+                                   F.col("queue"), params.confusion_prior_strength)
     return (
         with_sketch_quantiles(lq_carried_df.join(queue_priors_df, on=["queue", "as_of_date"], how="left"), params)
         .select("*", *window_rate_columns(params), confusion.alias("gold_confusion_28d"),
                 feature_ts_after(F.col("as_of_date")).alias("feature_ts"))
-        .select("*", balanced_accuracy(F.col("gold_confusion_28d")).alias("gold_balanced_accuracy_28d"))
+        .select("*", balanced_accuracy(F.col("gold_confusion_28d"), F.col("queue")).alias("gold_balanced_accuracy_28d"))
         .select(*LABELER_QUEUE_FEATURES.columns)
     )
 

@@ -4,6 +4,7 @@ confusion smoothing and the labeler roll-up."""
 from __future__ import annotations
 
 import math
+import random
 
 import pytest
 from pyspark.sql import functions as F
@@ -11,7 +12,7 @@ from test_features_support import d, roster, silver_roster
 
 from features import windows as win
 from features.config import FeatureParams
-from features.confusion import balanced_accuracy, smoothed_confusion
+from features.confusion import LABEL_SETS, balanced_accuracy, smoothed_confusion
 from features.labeler_daily import labeler_daily
 from features.roster import roster_by_day
 from schemas import features as fx
@@ -120,19 +121,59 @@ def test_gold_posterior_uses_the_queue_prior_and_rates_are_null_without_denomina
 def test_smoothed_confusion_and_balanced_accuracy_expose_a_constant_spammer(spark):
     # A labeler answering "not_spam" always: plain accuracy = share of not_spam golds (72% here).
     df = spark.createDataFrame(
-        [({"not_spam|not_spam": 18, "spam|not_spam": 7}, {"not_spam|not_spam": 150, "spam|spam": 60,
-                                                          "spam|not_spam": 10, "not_spam|spam": 20}),
-         ({}, {}), (None, None)],
-        "c map<string,bigint>, p map<string,bigint>")
-    labels = F.array(F.lit("spam"), F.lit("not_spam"))
-    out = df.select(smoothed_confusion(F.col("c"), F.col("p"), labels, 2.0).alias("m")).select(
-        "m", balanced_accuracy(F.col("m")).alias("b")).collect()
+        [("spam", {"not_spam|not_spam": 18, "spam|not_spam": 7}, {"not_spam|not_spam": 150, "spam|spam": 60,
+                                                                  "spam|not_spam": 10, "not_spam|spam": 20}),
+         ("spam", {}, {}), ("spam", None, None), (None, {"spam|spam": 3}, {"spam|spam": 3}),
+         ("no_such_queue", {"spam|spam": 3}, {"spam|spam": 3})],
+        "q string, c map<string,bigint>, p map<string,bigint>")
+    out = df.select(smoothed_confusion(F.col("c"), F.col("p"), F.col("q"), 2.0).alias("m"), "q").select(
+        "m", balanced_accuracy(F.col("m"), F.col("q")).alias("b"), F.map_keys("m").alias("keys")).collect()
     spammer = out[0]
+    assert spammer["keys"] == ["spam", "not_spam"]  # the queue's reference label order
     assert spammer["m"]["spam"]["spam"] == pytest.approx((0 + 2 * (60 + 1) / (70 + 2)) / (7 + 2))
     assert spammer["b"] < 0.65
     empty = out[1]  # no gold of its own: the queue's pooled (add-one) rows
     assert empty["m"]["spam"]["spam"] == pytest.approx(1 / 2)
-    assert out[2]["m"]["spam"]["spam"] == pytest.approx(0.5)
+    assert out[2]["m"]["spam"]["spam"] == pytest.approx(0.5) and out[2]["b"] == pytest.approx(0.5)
+    assert out[3]["m"] is None and out[3]["b"] is None  # null queue
+    assert out[4]["m"] is None and out[4]["b"] is None  # a queue without a label set
+
+
+def _reference_confusion(counts, pooled, labels, strength):
+    """The smoothed matrix and its balanced accuracy in plain Python (the definition)."""
+    c = lambda m, t, g: float((m or {}).get(f"{t}|{g}") or 0)  # noqa: E731
+    k = len(labels)
+    matrix = {}
+    for t in labels:
+        n_t, pooled_t = sum(c(counts, t, g) for g in labels), sum(c(pooled, t, g) for g in labels)
+        matrix[t] = {g: (c(counts, t, g) + strength * (c(pooled, t, g) + 1) / (pooled_t + k)) / (n_t + strength)
+                     for g in labels}
+    return matrix, sum(matrix[t][t] for t in labels) / k
+
+
+def test_smoothed_confusion_matches_its_definition_in_every_reference_queue(spark):
+    rng = random.Random(11)
+    rows = []
+    for queue, labels in LABEL_SETS.items():
+        for _ in range(3):
+            cells = [(t, g) for t in labels for g in labels]
+            counts = {f"{t}|{g}": rng.randint(0, 9) for t, g in rng.sample(cells, rng.randint(0, len(cells)))}
+            pooled = {f"{t}|{g}": rng.randint(0, 99) for t, g in cells if rng.random() < 0.8}
+            counts[f"{labels[0]}|not_a_label"] = 5  # a key outside the label set is ignored
+            rows.append((queue, counts, pooled))
+        rows.append((queue, None, None))
+    df = spark.createDataFrame(rows, "q string, c map<string,bigint>, p map<string,bigint>")
+    out = df.select("q", "c", "p", smoothed_confusion(F.col("c"), F.col("p"), F.col("q"), 3.0).alias("m")).select(
+        "*", balanced_accuracy(F.col("m"), F.col("q")).alias("b"), F.map_keys("m").alias("keys"),
+        F.transform(F.map_values("m"), F.map_keys).alias("row_keys")).collect()
+    assert len(out) == len(rows)
+    for r in out:
+        matrix, bal = _reference_confusion(r["c"], r["p"], LABEL_SETS[r["q"]], 3.0)
+        assert r["keys"] == list(LABEL_SETS[r["q"]]) and r["row_keys"] == [r["keys"]] * len(r["keys"])
+        for t, row in matrix.items():
+            assert r["m"][t] == pytest.approx(row, rel=1e-12)
+            assert sum(r["m"][t].values()) == pytest.approx(1.0)
+        assert r["b"] == pytest.approx(bal, rel=1e-12)
 
 
 def test_labeler_rollup_mixes_queue_priors_by_gold(spark):
@@ -217,3 +258,33 @@ def test_window_maps_merged_in_blocks_equal_a_merge_per_as_of_day(spark, n_days)
     # (maps cannot be sorted or hashed in Spark: compare the collected rows by key)
     by_key = {(r["labeler_id"], r["as_of_date"]): tuple(r) for r in got.collect()}
     assert by_key == {(e[0], e[1]): e for e in expected}
+
+
+def test_confusion_kernel_on_a_sliced_batch_with_null_and_unknown_queues():
+    """The Arrow kernel alone, on a slice (offsets into the whole child, as Spark may hand over)."""
+    import pyarrow as pa
+
+    from features.confusion import smoothed_confusion_matrices
+
+    rng = random.Random(5)
+    queues, counts, pooled = [], [], []
+    for queue, labels in [*LABEL_SETS.items()] * 2:
+        queues.append(queue)
+        counts.append([(f"{t}|{g}", rng.choice([None, 0, 1, 4])) for t in labels for g in labels if rng.random() < 0.6])
+        pooled.append([(f"{t}|{g}", rng.randint(0, 50)) for t in labels for g in labels] if rng.random() < 0.9 else None)
+    queues += [None, "no_such_queue", "spam"]
+    counts += [[("spam|spam", 2)], [("spam|spam", 2)], None]
+    pooled += [None, None, [("spam|spam", 1)]]
+    map_type = pa.map_(pa.string(), pa.int64())
+    q_arr, c_arr, p_arr = pa.array(queues), pa.array(counts, map_type), pa.array(pooled, map_type)
+    out = smoothed_confusion_matrices(q_arr.slice(3), c_arr.slice(3), p_arr.slice(3), 2.0).to_pylist()
+    assert len(out) == len(queues) - 3
+    for got, queue, c, p in zip(out, queues[3:], counts[3:], pooled[3:], strict=True):
+        if queue not in LABEL_SETS:
+            assert got is None
+            continue
+        matrix, _ = _reference_confusion(dict(c or []), dict(p or []), LABEL_SETS[queue], 2.0)
+        assert [t for t, _ in got] == list(LABEL_SETS[queue])
+        for t, row in got:
+            assert [g for g, _ in row] == list(LABEL_SETS[queue])
+            assert dict(row) == pytest.approx(matrix[t], rel=1e-12)
