@@ -111,12 +111,17 @@ def task_features(universe_df: DataFrame, task_judgments_df: DataFrame, completi
         "task_id", "labeler_id", "label", "has_label", "event_ts",
         _alive_days(F.col("event_date"), F.least(F.to_date("retire_at"), last)).alias("as_of_date"),
     )
-    counts = exploded.groupBy("task_id", "as_of_date").agg(
-        F.count(F.lit(1)).alias("_new_assignments"), F.count_if("has_label").alias("_new_labels"))
-    by_label = (exploded.where("has_label").groupBy("task_id", "as_of_date", "label")
-                .agg(F.count(F.lit(1)).alias("_n"))
-                .groupBy("task_id", "as_of_date")
-                .agg(F.map_from_entries(F.collect_list(F.struct("label", "_n"))).alias("_new_counts")))
+    # Assignments, labels and label counts in one pass: count per (task, day, label or null for a
+    # judgment without one), then gather (one aggregation and one join fewer than counting apart).
+    labelled = F.col("_label").isNotNull()
+    counts = (exploded.groupBy("task_id", "as_of_date", F.when(F.col("has_label"), F.col("label")).alias("_label"))
+              .agg(F.count(F.lit(1)).alias("_n"))
+              .groupBy("task_id", "as_of_date")
+              .agg(F.sum("_n").alias("_new_assignments"),
+                   F.coalesce(F.sum(F.when(labelled, F.col("_n"))), F.lit(0).cast("long")).alias("_new_labels"),
+                   F.when(F.count_if(labelled) > 0,
+                          F.map_from_entries(F.collect_list(F.when(labelled, F.struct("_label", "_n")))))
+                   .alias("_new_counts")))
     by_labeler = (exploded.where("has_label").groupBy("task_id", "as_of_date", "labeler_id")
                   .agg(F.max_by("label", "event_ts").alias("_label"))
                   .groupBy("task_id", "as_of_date")
@@ -127,7 +132,6 @@ def task_features(universe_df: DataFrame, task_judgments_df: DataFrame, completi
     hours = lambda later, earlier: (F.unix_micros(later) - F.unix_micros(earlier)) / F.lit(3.6e9)  # noqa: E731
     joined = (
         spine.join(counts, on=keys, how="left")
-        .join(by_label, on=keys, how="left")
         .join(by_labeler, on=keys, how="left")
         .join(completions_df.withColumnRenamed("completed_at", "_completed_at"), on="task_id", how="left")
         .join(handling_df, on=["queue", "modality", "as_of_date"], how="left")
