@@ -85,12 +85,14 @@ def queue_daily(days_df: DataFrame, new_tasks_df: DataFrame, flagged_df: DataFra
                     F.count_if(F.col("is_open") & F.col("is_past_deadline")).alias("_past")))
     zero = F.lit(0).cast("long")
     return (
-        spine.join(arrivals, on=keys, how="left")
-        .join(activity, on=keys, how="left")
-        .join(completed, on=keys, how="left")
-        .join(closed, on=keys, how="left")
-        .join(backlog, on=keys, how="left")
-        .join(handling_df, on=keys, how="left")
+        # Every side is one row per queue and day at most: broadcast them all (the planner cannot
+        # know, and would shuffle and sort each for a sort-merge join).
+        spine.join(F.broadcast(arrivals), on=keys, how="left")
+        .join(F.broadcast(activity), on=keys, how="left")
+        .join(F.broadcast(completed), on=keys, how="left")
+        .join(F.broadcast(closed), on=keys, how="left")
+        .join(F.broadcast(backlog), on=keys, how="left")
+        .join(F.broadcast(handling_df), on=keys, how="left")
         .withColumn("feature_ts", feature_ts_after(F.col("event_date")))
         .select(
             "queue", "event_date", "feature_ts",

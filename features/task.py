@@ -102,7 +102,10 @@ def task_features(universe_df: DataFrame, task_judgments_df: DataFrame, completi
 
     ``handling_df``: (queue, modality, as_of_date, expected_handling_seconds)."""
     first, last = F.lit(first_day), F.lit(last_day)
-    spine = universe_df.select(
+    # The completion time joins the task before its rows are spread over the days: one shuffle by
+    # task of the task rows, not a second one of the day rows.
+    spine = universe_df.join(completions_df.withColumnRenamed("completed_at", "_completed_at"), on="task_id",
+                             how="left").select(
         "*",
         _alive_days(F.greatest(F.to_date("created_at"), first), F.least(F.to_date("retire_at"), last)).alias("as_of_date"),
     )
@@ -110,7 +113,7 @@ def task_features(universe_df: DataFrame, task_judgments_df: DataFrame, completi
     exploded = task_judgments_df.select(
         "task_id", "labeler_id", "label", "has_label", "event_ts",
         _alive_days(F.col("event_date"), F.least(F.to_date("retire_at"), last)).alias("as_of_date"),
-    )
+    ).repartition("task_id", "as_of_date")
     # Assignments, labels and label counts in one pass: count per (task, day, label or null for a
     # judgment without one), then gather (one aggregation and one join fewer than counting apart).
     labelled = F.col("_label").isNotNull()
@@ -133,8 +136,8 @@ def task_features(universe_df: DataFrame, task_judgments_df: DataFrame, completi
     joined = (
         spine.join(counts, on=keys, how="left")
         .join(by_labeler, on=keys, how="left")
-        .join(completions_df.withColumnRenamed("completed_at", "_completed_at"), on="task_id", how="left")
-        .join(handling_df, on=["queue", "modality", "as_of_date"], how="left")
+        # A few rows per queue and day: broadcast, or the wide day rows are shuffled and sorted again.
+        .join(F.broadcast(handling_df), on=["queue", "modality", "as_of_date"], how="left")
         .select("*", feature_ts.alias("feature_ts"))
     )
     # Most task rows of a day got no new label: keep the anchor's maps as they are instead of

@@ -241,11 +241,13 @@ def labeler_queue_features(lq_carried_df: DataFrame, queue_priors_df: DataFrame,
                            params: FeatureParams) -> DataFrame:
     """Final labeler x queue rows: queue priors joined, rates, smoothed confusion, contract columns.
 
-    ``queue_priors_df``: ``queue_gold_priors(lq_carried_df)``."""
+    ``queue_priors_df``: ``queue_gold_priors(lq_carried_df)``, a few rows per queue and day, broadcast
+    (a materialised step's size is unknown to the planner, which would shuffle the wide rows to it)."""
     confusion = smoothed_confusion(F.col("gold_confusion_counts_28d"), F.col("_pooled_confusion_28d"),
                                    F.col("queue"), params.confusion_prior_strength)
     return (
-        with_sketch_quantiles(lq_carried_df.join(queue_priors_df, on=["queue", "as_of_date"], how="left"), params)
+        with_sketch_quantiles(lq_carried_df.join(F.broadcast(queue_priors_df), on=["queue", "as_of_date"], how="left"),
+                              params)
         .select("*", *window_rate_columns(params), confusion.alias("gold_confusion_28d"),
                 feature_ts_after(F.col("as_of_date")).alias("feature_ts"))
         .select("*", balanced_accuracy(F.col("gold_confusion_28d"), F.col("queue")).alias("gold_balanced_accuracy_28d"))
@@ -257,7 +259,7 @@ def labeler_priors(lq_features_df: DataFrame, queue_priors_df: DataFrame) -> Dat
     """Per (labeler_id, as_of_date): the labeler's gold prior mean for each window, mixing the
     queue priors by where the labeler's gold came from (else by assignments, else all queues),
     and the gold-weighted balanced accuracy over queues."""
-    lq = lq_features_df.join(queue_priors_df, on=["queue", "as_of_date"], how="left")
+    lq = lq_features_df.join(F.broadcast(queue_priors_df), on=["queue", "as_of_date"], how="left")
     aggs = []
     for s in WINDOW_SUFFIXES:
         prior, gold, work = F.col(f"_prior_{s}"), F.col(f"gold_n_{s}"), F.col(f"assignments_{s}")
