@@ -38,7 +38,8 @@ def queue_labels(queue: Column) -> Column:
     return F.try_element_at(F.create_map(*pairs), queue)
 
 
-def _by_queue(queue: Column, branch, label_sets: Mapping[str, Sequence[str]]) -> Column:
+def _by_queue(queue: Column, branch: Callable[[tuple[str, ...]], Column],
+              label_sets: Mapping[str, Sequence[str]]) -> Column:
     """CASE queue WHEN q THEN branch(labels of q) ... END (null for an unknown queue)."""
     out = None
     for name, labels in label_sets.items():

@@ -109,7 +109,8 @@ def task_features(universe_df: DataFrame, task_judgments_df: DataFrame, completi
         "*",
         _alive_days(F.greatest(F.to_date("created_at"), first), F.least(F.to_date("retire_at"), last)).alias("as_of_date"),
     )
-    # Each judgment counts for every as-of day from its event day until the task retires.
+    # Each judgment counts for every as-of day from its event day until the task retires. Shuffled
+    # once by (task, day): both aggregations below and their joins to the day rows keep it.
     exploded = task_judgments_df.select(
         "task_id", "labeler_id", "label", "has_label", "event_ts",
         _alive_days(F.col("event_date"), F.least(F.to_date("retire_at"), last)).alias("as_of_date"),
