@@ -24,6 +24,7 @@ from pyspark.sql import functions as F
 from pyspark.sql.functions import arrow_udf
 
 from features.labeler_daily import GOLD_PAIR_SEPARATOR
+from features.sketch import map_batch_entries
 from schemas.reference import QUEUES
 
 # Queue -> label set, in reference order (the order of every confusion map's keys).
@@ -50,21 +51,6 @@ def _by_queue(queue: Column, branch: Callable[[tuple[str, ...]], Column],
     return out if out is not None else F.lit(None)
 
 
-def _map_entries(maps: pa.Array) -> tuple[np.ndarray, pa.Array, np.ndarray]:
-    """(row of each entry, its key, its count as float64) of a ``map<string, bigint>`` batch;
-    entries of null maps are dropped, a null count counts 0."""
-    if isinstance(maps, pa.ChunkedArray):
-        maps = maps.combine_chunks()
-    offsets = maps.offsets.to_numpy(zero_copy_only=False).astype(np.int64)
-    start, stop = int(offsets[0]), int(offsets[-1])  # a sliced array's offsets point into the whole child
-    row = np.repeat(np.arange(len(maps)), np.diff(offsets))
-    present = ~np.asarray(maps.is_null().to_numpy(zero_copy_only=False), dtype=bool)
-    keep = present[row]
-    keys = maps.keys.slice(start, stop - start).filter(pa.array(keep))
-    counts = maps.items.slice(start, stop - start).fill_null(0).to_numpy(zero_copy_only=False)[keep]
-    return row[keep], keys, counts.astype(np.float64)
-
-
 def smoothed_confusion_matrices(queues: pa.Array, counts: pa.Array, pooled: pa.Array, strength: float,
                                 label_sets: Mapping[str, Sequence[str]] = LABEL_SETS) -> pa.MapArray:
     """The kernel of ``smoothed_confusion`` over a whole Arrow batch (numpy, never row by row).
@@ -88,7 +74,8 @@ def smoothed_confusion_matrices(queues: pa.Array, counts: pa.Array, pooled: pa.A
     n = len(queues)
 
     def dense(maps: pa.Array) -> np.ndarray:
-        row, keys, values = _map_entries(maps)
+        row, keys, counts = map_batch_entries(maps)
+        values = counts.astype(np.float64)
         cells = np.zeros((n, k_max * k_max))
         if not len(row):
             return cells.reshape(n, k_max, k_max)

@@ -160,6 +160,21 @@ def count_map_total(counts: Column) -> Column:
     return F.aggregate(F.map_values(counts), F.lit(0).cast("long"), lambda acc, c: acc + c)
 
 
+def map_batch_entries(maps: pa.Array) -> tuple[np.ndarray, pa.Array, np.ndarray]:
+    """(row of each entry, its key, its count as int64) of a batch of ``map<key, bigint>``, for
+    the numpy kernels: entries of null maps are dropped, a null count counts 0, and a sliced
+    array (offsets into the whole child, as Spark may hand over) is read at its slice."""
+    if isinstance(maps, pa.ChunkedArray):
+        maps = maps.combine_chunks()
+    offsets = maps.offsets.to_numpy(zero_copy_only=False).astype(np.int64)
+    start, stop = int(offsets[0]), int(offsets[-1])
+    row = np.repeat(np.arange(len(maps)), np.diff(offsets))
+    keep = ~np.asarray(maps.is_null().to_numpy(zero_copy_only=False), dtype=bool)[row]
+    keys = maps.keys.slice(start, stop - start).filter(pa.array(keep))
+    counts = maps.items.slice(start, stop - start).fill_null(0).to_numpy(zero_copy_only=False)[keep]
+    return row[keep], keys, counts.astype(np.int64)
+
+
 def quantile_bucket_indexes(sketches: pa.Array, qs: Sequence[float]) -> pa.StructArray:
     """For each sketch (``map<int, bigint>``), the bucket index holding rank floor(q*(n-1)) of
     its n counted values, for each q: ``struct<i0 int, i1 int, ...>``; null fields for a null,
@@ -168,17 +183,11 @@ def quantile_bucket_indexes(sketches: pa.Array, qs: Sequence[float]) -> pa.Struc
     Vectorised over the whole Arrow batch, never row by row: the buckets of every sketch are
     flattened, sorted by (row, bucket) once, summed into one running count, and each quantile
     is one ``searchsorted`` of (the row's base + its rank) in that running count."""
-    if isinstance(sketches, pa.ChunkedArray):
-        sketches = sketches.combine_chunks()
     n = len(sketches)
-    offsets = sketches.offsets.to_numpy(zero_copy_only=False).astype(np.int64)
-    start, stop = int(offsets[0]), int(offsets[-1])  # a sliced array's offsets point into the whole child
-    keys = sketches.keys.to_numpy(zero_copy_only=False)[start:stop]
-    counts = sketches.items.to_numpy(zero_copy_only=False)[start:stop]
-    row = np.repeat(np.arange(n), np.diff(offsets))
-    present = ~np.asarray(sketches.is_null().to_numpy(zero_copy_only=False), dtype=bool)
-    keep = (counts > 0) & present[row]
-    keys, counts, row = keys[keep], counts[keep].astype(np.int64), row[keep]
+    row, bucket_keys, counts = map_batch_entries(sketches)
+    keys = bucket_keys.to_numpy(zero_copy_only=False)
+    keep = counts > 0
+    keys, counts, row = keys[keep], counts[keep], row[keep]
     order = np.lexsort((keys, row))
     keys, counts, row = keys[order], counts[order], row[order]
     totals = np.bincount(row, weights=counts, minlength=n).astype(np.int64)
