@@ -110,7 +110,9 @@ def task_features(universe_df: DataFrame, task_judgments_df: DataFrame, completi
         _alive_days(F.greatest(F.to_date("created_at"), first), F.least(F.to_date("retire_at"), last)).alias("as_of_date"),
     )
     # Each judgment counts for every as-of day from its event day until the task retires. Shuffled
-    # once by (task, day): both aggregations below and their joins to the day rows keep it.
+    # by (task, day) before the aggregations, whose second levels and joins to the day rows then
+    # need no shuffle of their own. (The labeler map's filter is pushed below the repartition, so
+    # each aggregation spreads and shuffles the judgments once; they do not share one exchange.)
     exploded = task_judgments_df.select(
         "task_id", "labeler_id", "label", "has_label", "event_ts",
         _alive_days(F.col("event_date"), F.least(F.to_date("retire_at"), last)).alias("as_of_date"),
