@@ -165,7 +165,7 @@ def main(argv: list[str] | None = None) -> int:
         with_scores_builtin,
         with_scores_row_udf,
     )
-    from scoring.allocation.shared_capacity import match_shared_capacity
+    from scoring.allocation.shared_capacity import match_shared_capacity, resolve_strategy
     from scoring.allocation.synthetic import generate
 
     spark = build_spark("bench-allocation", master=args.master,
@@ -294,7 +294,9 @@ def main(argv: list[str] | None = None) -> int:
         capacity_split_gap_demand_only=round(relative_gap(exact.objective, demand.objective), 5),
         greedy_gap_per_queue=round(relative_gap(gaps["e"].sum(), gaps["g"].sum()), 5),
         greedy_gap_global=round(relative_gap(exact.objective, greedy_global), 5),
-        objective_exact=round(exact.objective, 3), objective_plan=round(priced.objective, 3))
+        objective_exact=round(exact.objective, 3), objective_plan=round(priced.objective, 3),
+        # what the job's default (``--strategy auto``) would run on these pairs
+        auto_strategy=resolve_strategy("auto", figures["pairs"]))
     log.info("matching: priced %.1fs (objective %.3f), global exact %.1fs (%.3f), gap %.5f",
              figures["matching_s"], priced.objective, figures["global_matching_s"], exact.objective,
              figures["matching_gap"])

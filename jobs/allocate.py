@@ -25,6 +25,7 @@ from scoring.allocation import adapters
 from scoring.allocation.config import (
     ARROW_BATCH_ROWS,
     DEFAULT_WINDOW_HOURS,
+    MAX_EXACT_PAIRS,
     OPEN_TASK_HORIZON_DAYS,
     TOP_K,
     parse_weight_overrides,
@@ -47,8 +48,13 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--window-hours", type=float, default=DEFAULT_WINDOW_HOURS,
                         help="length of the planning window starting at the end of --date")
     parser.add_argument("--top-k", type=int, default=TOP_K, help="max candidate labelers per task")
-    parser.add_argument("--strategy", choices=STRATEGIES, default="priced",
-                        help="how queues share a labeler's capacity (docs/allocation.md)")
+    parser.add_argument("--strategy", choices=STRATEGIES, default="auto",
+                        help="how queues share a labeler's capacity: auto = one exact solve of all "
+                             "queues when the pairs fit --max-exact-pairs, else priced per-queue "
+                             "rounds (docs/allocation.md)")
+    parser.add_argument("--max-exact-pairs", type=int, default=MAX_EXACT_PAIRS,
+                        help="most pairs one exact solve (one Python worker) takes; a queue with more "
+                             "is matched greedily (default %(default)s)")
     parser.add_argument("--weight", action="append", default=[], metavar="NAME=VALUE",
                         help="override a score weight for every queue, repeatable "
                              "(coverage, quality, cost, deadline, load)")
@@ -138,6 +144,7 @@ def _build_allocation(ctx: JobContext) -> None:
     settings = AllocationSettings(
         plan_date=ctx.logical_date, window_start=window_after(ctx.logical_date),
         window_hours=args.window_hours, top_k=args.top_k, strategy=args.strategy,
+        max_exact_pairs=args.max_exact_pairs,
         weights=weights_for(parse_weight_overrides(args.weight)), random_seed=args.seed)
     inputs = load_inputs(ctx.read, ctx.logical_date, settings.window_hours, args.horizon_days)
     try:

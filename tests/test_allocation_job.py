@@ -109,6 +109,10 @@ def test_allocate_job_end_to_end_and_sweep(spark, lake, capsys) -> None:
     metrics = delta_io.read_version(spark, Lake(lake).path(allocation.PLAN_METRICS), 0)
     overall = {r["policy"]: r for r in metrics.where("queue = '_all'").collect()}
     assert set(overall) == {"policy", "random"}
+    # a few pairs fit one exact solve: the default strategy (auto) solved every queue at once, so
+    # the plan is the optimum and its bound is its own objective
+    assert {r["strategy"] for r in metrics.collect()} == {"global"}
+    assert overall["policy"]["upper_bound"] == pytest.approx(overall["policy"]["objective"], rel=1e-9)
     assert overall["policy"]["assigned"] == len(rows)
     assert overall["policy"]["mean_expected_accuracy"] >= overall["random"]["mean_expected_accuracy"]
     # the plan rows' components (computed from the codes after matching) and the report's sums

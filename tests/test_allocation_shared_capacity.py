@@ -9,7 +9,7 @@ from pyspark.sql import functions as F
 from scoring.allocation.candidates import candidate_pairs
 from scoring.allocation.matching import relative_gap
 from scoring.allocation.scorers import with_scores
-from scoring.allocation.shared_capacity import match_shared_capacity
+from scoring.allocation.shared_capacity import match_shared_capacity, resolve_strategy
 from scoring.allocation.synthetic import generate
 
 
@@ -54,6 +54,30 @@ def test_no_pairs_give_an_empty_plan_with_a_zero_objective(scored, strategy) -> 
     result = match_shared_capacity(scored.limit(0), strategy)
     assert result.matched.count() == 0 and result.objective == 0.0
     result.matched.unpersist()
+
+
+def test_auto_is_one_exact_solve_while_the_pairs_fit_it_and_priced_beyond() -> None:
+    assert resolve_strategy("auto", 0, 10) == "global"
+    assert resolve_strategy("auto", 10, 10) == "global"
+    assert resolve_strategy("auto", 11, 10) == "priced"
+    for explicit in ("priced", "demand", "global"):  # a chosen strategy runs whatever the size
+        assert resolve_strategy(explicit, 11, 10) == explicit
+    with pytest.raises(ValueError, match="unknown strategy 'exact'"):
+        resolve_strategy("exact", 1, 10)
+
+
+def test_auto_gives_the_global_optimum_where_it_fits_and_the_priced_rounds_where_not(scored) -> None:
+    n = scored.count()
+    fits = match_shared_capacity(scored, "auto", max_exact_pairs=n)
+    best = match_shared_capacity(scored, "global", max_exact_pairs=n)
+    assert fits.capacity_split is None and not fits.rounds  # one solve, no per-queue split
+    assert fits.objective == pytest.approx(best.objective, abs=1e-9) and fits.upper_bound == fits.objective
+    # one pair too many for one solve: per queue, coordinated by prices (each queue still fits)
+    beyond = match_shared_capacity(scored, "auto", max_exact_pairs=n - 1)
+    assert beyond.capacity_split is not None and beyond.rounds
+    assert beyond.objective <= best.objective + 1e-6
+    for plan in (fits, best, beyond):
+        plan.matched.unpersist()
 
 
 def _with_codes(df):

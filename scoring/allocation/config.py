@@ -150,8 +150,13 @@ DEFAULT_WINDOW_HOURS = 24.0
 
 # Scores become integer arc costs for the min-cost flow: score * SCALE, rounded.
 COST_SCALE = 1_000_000
-# A queue partition with more candidate pairs than this is matched greedily.
-MAX_EXACT_PAIRS = 3_000_000
+# The most candidate pairs one exact solve (one min-cost flow in one Python worker) takes: a
+# partition with more is matched greedily, and strategy ``auto`` solves all queues at once up to
+# this many (else per queue, priced). Measured 2026-12-07 on demo day 7's 3.6 M pairs: one solve
+# with the greedy comparison 14.6-18.9 s warm, the largest Python worker's peak RSS 4.2 GB (~1.2 KB per pair:
+# the ids as Python strings, the batches and their concatenation, the flow's arcs). The bound
+# keeps that worker under ~5 GB; lower it (``--max-exact-pairs``) where executors have less.
+MAX_EXACT_PAIRS = 4_000_000
 # Shared capacity across queues (``shared_capacity.py``): Lagrangian rounds and step size
 # (price change, in score units, for a labeler asked for twice its capacity).
 PRICE_ROUNDS = 3

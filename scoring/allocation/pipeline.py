@@ -44,7 +44,12 @@ from scoring.allocation.config import (
 from scoring.allocation.matching import relative_gap
 from scoring.allocation.metrics import plan_metrics, totals, with_random_scores, with_ratios
 from scoring.allocation.plan import build_plan, weights_df, with_constraint_columns
-from scoring.allocation.shared_capacity import SharedCapacityPlan, Strategy, match_shared_capacity
+from scoring.allocation.shared_capacity import (
+    SharedCapacityPlan,
+    Strategy,
+    match_shared_capacity,
+    resolve_strategy,
+)
 
 log = logging.getLogger("labelops.allocation")
 
@@ -68,7 +73,7 @@ class AllocationSettings:
     window_start: datetime
     window_hours: float = DEFAULT_WINDOW_HOURS
     top_k: int = TOP_K
-    strategy: Strategy = "priced"
+    strategy: Strategy = "auto"
     weights: Mapping[str, Weights] = field(default_factory=weights_for)
     max_exact_pairs: int = MAX_EXACT_PAIRS
     random_seed: int = 7
@@ -161,6 +166,10 @@ def _allocate_pairs(spark: SparkSession, pairs: DataFrame, codes: EntityCodes, i
              stats["pairs_cross_product"])
     if n_pairs == 0:
         return AllocationResult(plan=None, metrics=None, stats=stats, empty_reason=NO_ELIGIBLE_PAIR, timer=timer)
+    strategy = resolve_strategy(settings.strategy, n_pairs, settings.max_exact_pairs)
+    if strategy != settings.strategy:
+        log.info("allocation: strategy %s -> %s (%d pairs, one exact solve takes at most %d)",
+                 settings.strategy, strategy, n_pairs, settings.max_exact_pairs)
     # Baseline: a random maximal assignment of the same pairs under the same shared capacities
     # (greedy over random scores in ONE partition, i.e. on one core). It runs beside the policy's
     # matching, whose per-queue partitions leave the other core idle while the biggest queue solves.
@@ -169,7 +178,7 @@ def _allocate_pairs(spark: SparkSession, pairs: DataFrame, codes: EntityCodes, i
         random_future = pool.submit(inheritable_thread_target(spark)(_random_baseline), scored,
                                     settings.random_seed, timer)
         with timer.step("matching"):
-            result = match_shared_capacity(scored, settings.strategy, keep=PLAN_KEEP,
+            result = match_shared_capacity(scored, strategy, keep=PLAN_KEEP,
                                            max_exact_pairs=settings.max_exact_pairs)
         random_plan = random_future.result()
     split = result.capacity_split
@@ -189,12 +198,12 @@ def _allocate_pairs(spark: SparkSession, pairs: DataFrame, codes: EntityCodes, i
                                  {"policy": result.matched, "random": random_plan.matched},
                                  window_h=settings.window_hours, weights=settings.weights).toPandas()
         release(random_plan.matched)  # a local checkpoint: unpersist() alone keeps its blocks
-        objectives = _solver_objectives(result.matched, per_queue=settings.strategy != "global")
+        objectives = _solver_objectives(result.matched, per_queue=strategy != "global")
     metrics = _metrics_table(per_queue, objectives, result.upper_bound).assign(
-        plan_date=settings.plan_date, strategy=settings.strategy,
+        plan_date=settings.plan_date, strategy=strategy,
         policy_version=settings.policy_version, run_id=run_id)
     stats.update({"objective": result.objective, "upper_bound": result.upper_bound,
-                  "gap_bound": result.gap_bound, "strategy": settings.strategy})
+                  "gap_bound": result.gap_bound, "strategy": strategy})
     return AllocationResult(plan=plan, metrics=metrics, stats=stats, timer=timer)
 
 

@@ -14,6 +14,10 @@ solves), so the shared capacity must be coordinated across queues. Strategies:
 * ``demand``: split by candidate demand only, one per-queue pass (cheapest, biggest gap).
 * ``global``: one min-cost flow over all queues with the shared capacity (exact; one
   Python worker holds every pair, so only for instances that fit in one process).
+* ``auto`` (default): ``global`` when the pairs fit one exact solve (at most
+  ``MAX_EXACT_PAIRS``), else ``priced``. Where it fits, one exact solve is both better and
+  faster than the rounds: on demo day 7 (3.6 M pairs) matching took 15.1-16.7 s warm against
+  29.2-30.7 s priced, and gave the optimum (docs/allocation.md, "Which strategy runs").
 
 The pairs are partitioned once, each queue on a partition of its own, largest first
 (``placement``), and persisted; the per-round joins with the (small) price and capacity
@@ -39,8 +43,8 @@ from scoring.allocation.placement import SLOT, by_queue_slots
 
 log = logging.getLogger("labelops.allocation")
 
-Strategy = Literal["priced", "demand", "global"]
-STRATEGIES: tuple[str, ...] = ("priced", "demand", "global")
+Strategy = Literal["auto", "priced", "demand", "global"]
+STRATEGIES: tuple[str, ...] = ("auto", "priced", "demand", "global")
 # every solve groups the pairs by queue, on the partitions ``by_queue_slots`` gave them
 SOLVE_GROUPS = (SLOT, "queue")
 
@@ -63,19 +67,32 @@ class SharedCapacityPlan:
         return max(0.0, (self.upper_bound - self.objective) / abs(self.upper_bound))
 
 
+def resolve_strategy(strategy: Strategy, pairs: int, max_exact_pairs: int = MAX_EXACT_PAIRS) -> Strategy:
+    """The strategy that runs: ``auto`` is ``global`` when all ``pairs`` fit one exact solve (one
+    Python worker), else ``priced``, which solves per queue and so scales out. Others as given."""
+    if strategy not in STRATEGIES:
+        raise ValueError(f"unknown strategy {strategy!r}; one of {STRATEGIES}")
+    if strategy != "auto":
+        return strategy
+    return "global" if pairs <= max_exact_pairs else "priced"
+
+
 def _plan_stats(df: DataFrame) -> tuple[float, set[str]]:
     row = df.agg(F.sum("score").alias("s"), F.collect_set("solver").alias("solvers")).first()
     return float(row["s"] or 0.0), set(row["solvers"] or [])
 
 
-def match_shared_capacity(scored_df: DataFrame, strategy: Strategy = "priced", *,
+def match_shared_capacity(scored_df: DataFrame, strategy: Strategy = "auto", *,
                           keep: tuple[str, ...] = (), rounds: int = PRICE_ROUNDS,
                           step: float = PRICE_STEP, max_exact_pairs: int = MAX_EXACT_PAIRS,
                           compare_greedy: bool = True) -> SharedCapacityPlan:
     """Plans ``scored_df`` (needs queue, labeler_id, task_id, score, capacity,
     labels_needed, task_degree, plus the ``keep`` columns). ``matched`` is persisted:
-    unpersist it when done."""
-    if strategy not in STRATEGIES:
+    unpersist it when done. ``auto`` counts the pairs (``resolve_strategy``): a caller that
+    knows the count resolves it first."""
+    if strategy == "auto":
+        strategy = resolve_strategy(strategy, scored_df.count(), max_exact_pairs)
+    elif strategy not in STRATEGIES:
         raise ValueError(f"unknown strategy {strategy!r}; one of {STRATEGIES}")
     if strategy == "global":
         pairs = scored_df.withColumn("queue_capacity", F.col("capacity"))
