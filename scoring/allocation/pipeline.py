@@ -172,7 +172,8 @@ def _allocate_pairs(spark: SparkSession, pairs: DataFrame, codes: EntityCodes, i
                  settings.strategy, strategy, n_pairs, settings.max_exact_pairs)
     # Baseline: a random maximal assignment of the same pairs under the same shared capacities
     # (greedy over random scores in ONE partition, i.e. on one core). It runs beside the policy's
-    # matching, whose per-queue partitions leave the other core idle while the biggest queue solves.
+    # matching, which leaves the other core idle: one global solve (``auto`` where the pairs fit),
+    # or per-queue solves that wait for the biggest queue.
     with ThreadPoolExecutor(max_workers=1, thread_name_prefix="random-baseline") as pool:
         # given the session, the thread inherits its tags too (and Spark logs no UserWarning)
         random_future = pool.submit(inheritable_thread_target(spark)(_random_baseline), scored,
