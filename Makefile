@@ -48,6 +48,10 @@ ifeq ($(INSTALLER),uv)
 	$(PIP) install -q --disable-pip-version-check uv==$(UV_VERSION)
 	$(UV) pip install --python $(PY) -q -c infra/constraints.txt --config-settings editable_mode=compat -e '.[dev]'
 	$(UV) pip install --python $(PY) -q --no-deps $(SPARK_PROVIDER)
+	@# pyspark ships only as a source archive: where the index's cache headers make uv fetch it anew,
+	@# every fresh clone adds a 1.4 GB build to uv's cache (60 GB over a week of clones here, until the
+	@# disk filled). Prune drops outdated builds and unused entries (~6 s); a failed prune is harmless.
+	-$(UV) cache prune -q
 else
 	$(PIP) install -q --upgrade pip
 	$(PIP) install -q -c infra/constraints.txt --config-settings editable_mode=compat -e '.[dev]'
