@@ -90,10 +90,8 @@ def match_shared_capacity(scored_df: DataFrame, strategy: Strategy = "auto", *,
     labels_needed, task_degree, plus the ``keep`` columns). ``matched`` is persisted:
     unpersist it when done. ``auto`` counts the pairs (``resolve_strategy``): a caller that
     knows the count resolves it first."""
-    if strategy == "auto":
-        strategy = resolve_strategy(strategy, scored_df.count(), max_exact_pairs)
-    elif strategy not in STRATEGIES:
-        raise ValueError(f"unknown strategy {strategy!r}; one of {STRATEGIES}")
+    # only ``auto`` needs the count (resolve_strategy checks the name either way)
+    strategy = resolve_strategy(strategy, scored_df.count() if strategy == "auto" else 0, max_exact_pairs)
     if strategy == "global":
         pairs = scored_df.withColumn("queue_capacity", F.col("capacity"))
         matched = match_pairs(pairs, by=None, keep=("queue", *keep), compare_greedy=compare_greedy,
