@@ -7,13 +7,11 @@ computation alone.
 
 from __future__ import annotations
 
-from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import date, timedelta
 
 from pyspark.sql import DataFrame, SparkSession
 from pyspark.sql import functions as F
-from pyspark.util import inheritable_thread_target
 
 from features import labeler_daily as ld
 from features import queue_daily as qd
@@ -48,8 +46,7 @@ class FeatureBuild:
     tables: dict[str, DataFrame]
     cached: list[DataFrame] = field(default_factory=list)
     # Seconds per materialised step, in build order, and of the whole build: every step ends in an
-    # eager checkpoint, so these are where the computation's time went (the job logs them). The
-    # task steps run beside the labeler window steps, so the steps can add up to more than the whole.
+    # eager checkpoint, so these are where the computation's time went (the job logs them).
     step_seconds: dict[str, float] = field(default_factory=dict)
     seconds: float = 0.0
 
@@ -102,53 +99,39 @@ def build_feature_tables(spark: SparkSession, inputs: FeatureInputs, first: date
 
     flagged = keep(ld.with_judgment_flags(inputs.judgments), "judgment_flags")
     universe = keep(tk.task_universe(inputs.tasks, inputs.anchor_tasks, params), "task_universe")
+    prior_labels = tk.labels_known_at(inputs.anchor_tasks, anchor) if inputs.anchor_tasks is not None else None
+    scored = ld.with_consensus_agreement(flagged, ld.consensus_candidates(flagged, prior_labels),
+                                         params.consensus_min_others)
+    roster = keep(roster_by_day(inputs.roster, days, params.roster_lookback_days), "roster")
+
+    lq_daily = keep(ld.labeler_queue_daily(scored, roster, spec), "labeler_queue_daily")
+    labeler_daily = keep(ld.labeler_daily(lq_daily), "labeler_daily")
     handling = keep(qd.handling_sketches(flagged, universe, spec), "handling_sketches")
 
-    def labeler_branch() -> tuple[DataFrame, DataFrame, DataFrame, DataFrame]:
-        """Daily labeler aggregates, their windows -> labeler x queue and labeler feature rows."""
-        prior_labels = tk.labels_known_at(inputs.anchor_tasks, anchor) if inputs.anchor_tasks is not None else None
-        scored = ld.with_consensus_agreement(flagged, ld.consensus_candidates(flagged, prior_labels),
-                                             params.consensus_min_others)
-        roster = keep(roster_by_day(inputs.roster, days, params.roster_lookback_days), "roster")
-        lq_daily = keep(ld.labeler_queue_daily(scored, roster, spec), "labeler_queue_daily")
-        labeler_daily = keep(ld.labeler_daily(lq_daily), "labeler_daily")
-        lq_keys = ["labeler_id", "queue"]
-        lq_sums = win.window_sums(_union(inputs.labeler_queue_daily_before, lq_daily), as_of, lq_keys, anchor,
-                                  params, with_confusion=True, as_of_days=as_of_days)
-        lq_carried = keep(win.with_carry(lq_sums, inputs.anchor_labeler_queue, lq_keys, as_of, anchor, params),
-                          "labeler_queue_windows")
-        queue_priors = keep(win.queue_gold_priors(lq_carried), "queue_gold_priors")
-        lq_features = keep(win.labeler_queue_features(lq_carried, queue_priors, params), "labeler_queue_features")
-        lab_sums = win.window_sums(_union(inputs.labeler_daily_before, labeler_daily), as_of, ["labeler_id"],
-                                   anchor, params, as_of_days=as_of_days)
-        lab_carried = win.with_carry(lab_sums, inputs.anchor_labeler, ["labeler_id"], as_of, anchor, params)
-        labeler_features = keep(win.labeler_features(lab_carried, lq_features, queue_priors, roster, params),
-                                "labeler_features")
-        return lq_daily, labeler_daily, lq_features, labeler_features
+    lq_keys = ["labeler_id", "queue"]
+    lq_sums = win.window_sums(_union(inputs.labeler_queue_daily_before, lq_daily), as_of, lq_keys, anchor,
+                              params, with_confusion=True, as_of_days=as_of_days)
+    lq_carried = keep(win.with_carry(lq_sums, inputs.anchor_labeler_queue, lq_keys, as_of, anchor, params),
+                      "labeler_queue_windows")
+    queue_priors = keep(win.queue_gold_priors(lq_carried), "queue_gold_priors")
+    lq_features = keep(win.labeler_queue_features(lq_carried, queue_priors, params), "labeler_queue_features")
 
-    def task_branch() -> tuple[DataFrame, DataFrame]:
-        """Task rows and the queue x day table: they need none of the labeler steps, so they run
-        beside them (see the call)."""
-        handling_all = _union(
-            inputs.queue_daily_before.select("queue", "event_date", "handling_sketches")
-            if inputs.queue_daily_before is not None else None, handling)
-        expected = qd.expected_handling(handling_all, as_of, spec)
-        task_judgments = tk.task_judgments(flagged, universe)
-        completions = keep(tk.completion_times(task_judgments, universe, params), "completion_times")
-        task_features = keep(tk.task_features(universe, task_judgments, completions, expected, first, last),
-                             "task_features")
-        queue_daily = keep(qd.queue_daily(days, inputs.tasks, flagged, universe, completions, task_features,
-                                          handling, first, last), "queue_daily")
-        return task_features, queue_daily
+    lab_sums = win.window_sums(_union(inputs.labeler_daily_before, labeler_daily), as_of, ["labeler_id"],
+                               anchor, params, as_of_days=as_of_days)
+    lab_carried = win.with_carry(lab_sums, inputs.anchor_labeler, ["labeler_id"], as_of, anchor, params)
+    labeler_features = keep(win.labeler_features(lab_carried, lq_features, queue_priors, roster, params),
+                            "labeler_features")
 
-    # The task branch runs in a second thread beside the labeler steps: each step is a chain of
-    # small Spark jobs whose planning and code generation (one driver thread) leave the second
-    # core idle, and the other branch's tasks take it. Spark schedules the two threads' jobs in
-    # submission order (FIFO), so neither changes what the other computes. Step seconds overlap.
-    with ThreadPoolExecutor(max_workers=1, thread_name_prefix="feature-task-branch") as pool:
-        task_future = pool.submit(inheritable_thread_target(spark)(task_branch))
-        lq_daily, labeler_daily, lq_features, labeler_features = labeler_branch()
-        task_features, queue_daily = task_future.result()
+    handling_all = _union(
+        inputs.queue_daily_before.select("queue", "event_date", "handling_sketches")
+        if inputs.queue_daily_before is not None else None, handling)
+    expected = qd.expected_handling(handling_all, as_of, spec)
+    task_judgments = tk.task_judgments(flagged, universe)
+    completions = keep(tk.completion_times(task_judgments, universe, params), "completion_times")
+    task_features = keep(tk.task_features(universe, task_judgments, completions, expected, first, last),
+                         "task_features")
+    queue_daily = keep(qd.queue_daily(days, inputs.tasks, flagged, universe, completions, task_features, handling,
+                                      first, last), "queue_daily")
 
     tables = {
         contracts.LABELER_QUEUE_DAILY.qualified_name: lq_daily,

@@ -156,8 +156,8 @@ def build_features(ctx: JobContext) -> None:
     ctx.metric("late_event_days", sum(1 for d in plan.changed_days if d < ctx.logical_date))
     build = build_feature_tables(ctx.spark, inputs_for(read, plan, params), plan.first, plan.last, params)
     # The computation is silent for most of the run (one eager checkpoint per step): say where it went.
-    log.info("features: computed %d tables for %d as-of days in %s (the task steps run beside the "
-             "labeler window steps)", len(build.tables), len(plan.days), build.summary())
+    log.info("features: computed %d tables for %d as-of days in %s", len(build.tables), len(plan.days),
+             build.summary())
     ctx.metric("compute_ms", round(build.seconds * 1000))
     outputs = [(df, fx.with_freshness(contract, ctx.logical_date, plan.first, plan.last))
                for df, contract in build.outputs()]
