@@ -156,8 +156,7 @@ def _build_allocation(ctx: JobContext) -> None:
         if reason is None:  # tasks and people: the pairs can still be empty (nobody eligible)
             result = allocate(ctx.spark, inputs, settings, ctx.run_id)
             # the computation is silent between the price rounds' lines: say where its time went
-            log.info("allocate: planned %d candidate pairs in %s (the random baseline runs beside "
-                     "matching)", result.stats["pairs"], result.timer.summary())
+            log.info("allocate: planned %d candidate pairs in %s", result.stats["pairs"], result.timer.summary())
             ctx.metric("allocation.compute_ms", round(result.timer.seconds * 1000))
             for name in ("pairs", "pairs_bound", "pairs_cross_product", "tasks_without_eligible_labeler"):
                 ctx.metric(f"allocation.{name}", int(result.stats[name] or 0))

@@ -84,6 +84,8 @@ def test_allocate_job_end_to_end_and_sweep(spark, lake, capsys) -> None:
     assert re.match(r"allocate: planned [1-9][0-9]* candidate pairs in [0-9.]+s: ", line), line
     for step in ("entity_codes", "candidate_pairs", "load_ratios", "matching", "random_baseline", "plan_figures"):
         assert re.search(rf"\b{step} [0-9.]+s\b", line), (step, line)
+    # the random baseline runs beside the matching: the line gives each one's sequential path
+    assert re.search(r"\(side by side: policy path [0-9.]+s, random path [0-9.]+s\)$", line), line
     assert 0 < run["metrics"]["allocation.compute_ms"] < run["duration_s"] * 1000
     plan = _plan(spark, lake).persist()
     rows = plan.collect()

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import threading
 import time
 
 from infra.step_timer import StepTimer, slowest_first
@@ -41,3 +42,28 @@ def test_a_step_that_fails_is_still_timed_and_stop_freezes_the_total() -> None:
 def test_slowest_first_formats_seconds_to_a_tenth() -> None:
     assert slowest_first({"a": 1.04, "b": 2.96}, 4.5) == "4.5s: b 3.0s, a 1.0s"
     assert slowest_first({}, 0.0) == "0.0s: "
+
+
+def test_lanes_side_by_side_each_make_a_path_that_fits_in_the_whole() -> None:
+    timer = StepTimer()
+    with timer.step("shared"):
+        time.sleep(0.01)
+
+    def branch(lane: str) -> None:
+        with timer.step(f"{lane}_step", lane):
+            time.sleep(0.1)
+
+    threads = [threading.Thread(target=branch, args=(lane,)) for lane in ("left", "right")]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    timer.stop()
+    # overlapping steps add up to more than the whole; each sequential path does not
+    assert sum(timer.step_seconds.values()) > timer.seconds
+    paths = timer.path_seconds
+    assert set(paths) == {"left", "right"}
+    assert all(timer.step_seconds["shared"] + 0.1 <= s <= timer.seconds for s in paths.values())
+    assert timer.summary().endswith(f"(side by side: left path {paths['left']:.1f}s, "
+                                    f"right path {paths['right']:.1f}s)")
+    assert StepTimer().path_seconds == {}  # nothing ran side by side

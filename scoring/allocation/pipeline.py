@@ -178,7 +178,7 @@ def _allocate_pairs(spark: SparkSession, pairs: DataFrame, codes: EntityCodes, i
         # given the session, the thread inherits its tags too (and Spark logs no UserWarning)
         random_future = pool.submit(inheritable_thread_target(spark)(_random_baseline), scored,
                                     settings.random_seed, timer)
-        with timer.step("matching"):
+        with timer.step("matching", lane="policy"):
             result = match_shared_capacity(scored, strategy, keep=PLAN_KEEP,
                                            max_exact_pairs=settings.max_exact_pairs)
         random_plan = random_future.result()
@@ -209,7 +209,7 @@ def _allocate_pairs(spark: SparkSession, pairs: DataFrame, codes: EntityCodes, i
 
 
 def _random_baseline(scored: DataFrame, seed: int, timer: StepTimer) -> SharedCapacityPlan:
-    with timer.step("random_baseline"):
+    with timer.step("random_baseline", lane="random"):
         return match_shared_capacity(with_random_scores(scored, seed), "global", compare_greedy=False,
                                      max_exact_pairs=0)
 
