@@ -50,8 +50,9 @@ class FeatureBuild:
     cached: list[DataFrame] = field(default_factory=list)
     # Seconds per materialised step, in build order, and of the whole build: every step ends in an
     # eager checkpoint, so these are where the computation's time went (the job logs them). The
-    # task steps run beside the labeler steps, so all the steps can add up to more than the whole;
-    # ``path_seconds`` (the shared steps plus one branch's, per branch) fit in it.
+    # task steps run beside the labeler steps (and the labeler windows beside the labeler x queue
+    # windows), so all the steps can add up to more than the whole; ``path_seconds`` (the shared
+    # steps plus one lane's, per lane) fit in it.
     step_seconds: dict[str, float] = field(default_factory=dict)
     seconds: float = 0.0
     path_seconds: dict[str, float] = field(default_factory=dict)
@@ -116,17 +117,29 @@ def build_feature_tables(spark: SparkSession, inputs: FeatureInputs, first: date
                                              params.consensus_min_others)
         roster = keep_(roster_by_day(inputs.roster, days, params.roster_lookback_days), "roster")
         lq_daily = keep_(ld.labeler_queue_daily(scored, roster, spec), "labeler_queue_daily")
-        labeler_daily = keep_(ld.labeler_daily(lq_daily), "labeler_daily")
-        lq_keys = ["labeler_id", "queue"]
-        lq_sums = win.window_sums(_union(inputs.labeler_queue_daily_before, lq_daily), as_of, lq_keys, anchor,
-                                  params, with_confusion=True, as_of_days=as_of_days)
-        lq_carried = keep_(win.with_carry(lq_sums, inputs.anchor_labeler_queue, lq_keys, as_of, anchor, params),
-                           "labeler_queue_windows")
-        queue_priors = keep_(win.queue_gold_priors(lq_carried), "queue_gold_priors")
-        lq_features = keep_(win.labeler_queue_features(lq_carried, queue_priors, params), "labeler_queue_features")
-        lab_sums = win.window_sums(_union(inputs.labeler_daily_before, labeler_daily), as_of, ["labeler_id"],
-                                   anchor, params, as_of_days=as_of_days)
-        lab_carried = win.with_carry(lab_sums, inputs.anchor_labeler, ["labeler_id"], as_of, anchor, params)
+
+        def labeler_windows() -> tuple[DataFrame, DataFrame]:
+            """Per labeler: the daily rows and their windows, which need only ``lq_daily``. A third
+            thread takes them while this one runs the labeler x queue windows."""
+            keep_w = partial(keep, lane="labeler_windows")
+            labeler_daily = keep_w(ld.labeler_daily(lq_daily), "labeler_daily")
+            lab_sums = win.window_sums(_union(inputs.labeler_daily_before, labeler_daily), as_of, ["labeler_id"],
+                                       anchor, params, as_of_days=as_of_days)
+            lab_carried = keep_w(win.with_carry(lab_sums, inputs.anchor_labeler, ["labeler_id"], as_of, anchor,
+                                                params), "labeler_windows")
+            return labeler_daily, lab_carried
+
+        with ThreadPoolExecutor(max_workers=1, thread_name_prefix="feature-labeler-windows") as pool:
+            windows_future = pool.submit(inheritable_thread_target(spark)(labeler_windows))
+            lq_keys = ["labeler_id", "queue"]
+            lq_sums = win.window_sums(_union(inputs.labeler_queue_daily_before, lq_daily), as_of, lq_keys, anchor,
+                                      params, with_confusion=True, as_of_days=as_of_days)
+            lq_carried = keep_(win.with_carry(lq_sums, inputs.anchor_labeler_queue, lq_keys, as_of, anchor, params),
+                               "labeler_queue_windows")
+            queue_priors = keep_(win.queue_gold_priors(lq_carried), "queue_gold_priors")
+            lq_features = keep_(win.labeler_queue_features(lq_carried, queue_priors, params),
+                                "labeler_queue_features")
+            labeler_daily, lab_carried = windows_future.result()
         labeler_features = keep_(win.labeler_features(lab_carried, lq_features, queue_priors, roster, params),
                                  "labeler_features")
         return lq_daily, labeler_daily, lq_features, labeler_features

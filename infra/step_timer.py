@@ -56,7 +56,8 @@ class StepTimer:
 
     @property
     def path_seconds(self) -> dict[str, float]:
-        """Per lane: its steps plus the steps without a lane, a sequential path that fits in
+        """Per lane: its steps plus the steps without a lane, part of one sequential path (a lane
+        forked from another lane also waited for that one's steps before it), so each fits in
         ``seconds``. Empty when nothing ran side by side."""
         shared = sum(s for name, s in self.step_seconds.items() if name not in self.step_lanes)
         paths: dict[str, float] = {}
