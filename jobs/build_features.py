@@ -139,7 +139,7 @@ def publication_rows(ctx: JobContext, plan: RebuildPlan, params: FeatureParams, 
 
 def record_publications(ctx: JobContext, rows: list[dict]) -> None:
     """Append the run's publication rows (bookkeeping, like _ops/runs: not gated)."""
-    df = ctx.spark.createDataFrame(rows, fx.PUBLICATIONS.schema)
+    df = ctx.spark.createDataFrame(rows, fx.PUBLICATIONS.schema).coalesce(1)  # a few rows: one file
     path = ctx.lake.path(fx.PUBLICATIONS)
     delta_io.append(df, fx.PUBLICATIONS, path, ctx.user_metadata())
     ctx.record.outputs[fx.PUBLICATIONS.qualified_name] = delta_io.latest_version(ctx.spark, path)

@@ -157,6 +157,8 @@ class JobContext:
         path = self.lake.path(contract)
         md = self.user_metadata()
         t0 = time.monotonic()
+        if contract.write_mode != "merge":  # a MERGE's files come from its own join, not from df
+            df = delta_io.fewer_write_partitions(df)
         if contract.write_mode == "replace_partition":
             delta_io.replace_partition(df, contract, path, self.logical_date, md)
         elif contract.write_mode == "replace_range":

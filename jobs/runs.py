@@ -70,5 +70,6 @@ class RunRecord:
 
 
 def record_run(spark: SparkSession, lake: Lake, record: RunRecord, user_metadata: str) -> None:
-    df = spark.createDataFrame([record.as_row()], RUNS.schema)
+    # One row: one write task and one file (a local list becomes spark.default.parallelism partitions).
+    df = spark.createDataFrame([record.as_row()], RUNS.schema).coalesce(1)
     delta_io.append(df, RUNS, lake.path(RUNS), user_metadata)

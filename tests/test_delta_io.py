@@ -5,6 +5,7 @@ from __future__ import annotations
 from datetime import date
 
 import pytest
+from pyspark.sql import functions as F
 from pyspark.sql.types import DateType, LongType, StringType, StructField, StructType
 
 from jobs import delta_io
@@ -116,3 +117,33 @@ def test_writes_create_tables_with_statistics_on_the_contracts_columns_only(spar
         assert stats and all(set(s["minValues"]) | set(s["nullCount"]) == want for s in stats), stats
     # the null row counts in the file statistics of a skipping column
     assert sum(s["nullCount"]["v"] for s in _file_stats(merged)) == 1
+
+
+def _files_per_day(spark, path: str) -> dict:
+    """Live data files per as_of_date partition, from the table's own log (Delta's file list)."""
+    files = spark.read.format("delta").load(path).select("as_of_date", "_metadata.file_path")
+    return {r["as_of_date"]: r["n"] for r in files.groupBy("as_of_date").agg(
+        F.countDistinct("file_path").alias("n")).collect()}
+
+
+def test_a_small_gated_output_is_written_as_one_file_per_table_partition(spark, lake):
+    rows = [(f"k{i}", _d(1 + i % 3), i if i % 7 else None) for i in range(60)]  # with null values
+    df = spark.createDataFrame(rows, SCHEMA).repartition(6).persist()
+    try:
+        df.count()  # what the gate does: the cache is filled, its size known
+        fewer = delta_io.fewer_write_partitions(df)
+        assert fewer.rdd.getNumPartitions() == 1
+        path = f"{lake}/features/t"
+        delta_io.replace_range(fewer, CONTRACT, path, _d(1), _d(3), "run-1")
+        assert _files_per_day(spark, path) == {_d(1): 1, _d(2): 1, _d(3): 1}
+        assert _rows(spark, path) == sorted(rows)  # nothing lost, nothing added
+        # One partition per task_bytes of cached data, never more than it had.
+        assert delta_io.fewer_write_partitions(df, task_bytes=1).rdd.getNumPartitions() == 6
+    finally:
+        df.unpersist()
+
+
+def test_an_uncached_dataframe_is_written_as_it_is(spark):
+    """Coalescing an uncached plan would pull its upstream work into fewer tasks: left alone."""
+    df = spark.createDataFrame([("a", _d(1), 1), ("b", _d(2), None)], SCHEMA).repartition(4)
+    assert delta_io.fewer_write_partitions(df) is df
