@@ -7,14 +7,12 @@ computation alone.
 
 from __future__ import annotations
 
-from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import date, timedelta
 from functools import partial
 
 from pyspark.sql import DataFrame, SparkSession
 from pyspark.sql import functions as F
-from pyspark.util import inheritable_thread_target
 
 from features import labeler_daily as ld
 from features import queue_daily as qd
@@ -24,6 +22,7 @@ from features.config import FeatureParams
 from features.roster import roster_by_day
 from features.sketch import SketchSpec
 from infra.checkpoints import release
+from infra.side_by_side import beside
 from infra.step_timer import StepTimer, slowest_first
 from schemas import features as contracts
 
@@ -129,8 +128,7 @@ def build_feature_tables(spark: SparkSession, inputs: FeatureInputs, first: date
                                                 params), "labeler_windows")
             return labeler_daily, lab_carried
 
-        with ThreadPoolExecutor(max_workers=1, thread_name_prefix="feature-labeler-windows") as pool:
-            windows_future = pool.submit(inheritable_thread_target(spark)(labeler_windows))
+        with beside(spark, labeler_windows, name="feature-labeler-windows") as windows_future:
             lq_keys = ["labeler_id", "queue"]
             lq_sums = win.window_sums(_union(inputs.labeler_queue_daily_before, lq_daily), as_of, lq_keys, anchor,
                                       params, with_confusion=True, as_of_days=as_of_days)
@@ -165,8 +163,7 @@ def build_feature_tables(spark: SparkSession, inputs: FeatureInputs, first: date
     # core idle, and the other branch's tasks take it. Spark schedules the two threads' jobs in
     # submission order (FIFO), so neither changes what the other computes. The two branches' steps
     # overlap in time: each branch's path (the shared steps plus its own) fits in the whole.
-    with ThreadPoolExecutor(max_workers=1, thread_name_prefix="feature-task-branch") as pool:
-        task_future = pool.submit(inheritable_thread_target(spark)(task_branch))
+    with beside(spark, task_branch, name="feature-task-branch") as task_future:
         lq_daily, labeler_daily, lq_features, labeler_features = labeler_branch()
         task_features, queue_daily = task_future.result()
 

@@ -12,16 +12,15 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Mapping
-from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 
 import pandas as pd
 from pyspark.sql import DataFrame, SparkSession
 from pyspark.sql import functions as F
-from pyspark.util import inheritable_thread_target
 
 from infra.checkpoints import release
+from infra.side_by_side import beside
 from infra.step_timer import StepTimer
 from scoring.allocation.candidates import candidate_pairs, pair_bound
 from scoring.allocation.coded import (
@@ -174,10 +173,8 @@ def _allocate_pairs(spark: SparkSession, pairs: DataFrame, codes: EntityCodes, i
     # (greedy over random scores in ONE partition, i.e. on one core). It runs beside the policy's
     # matching, which leaves the other core idle: one global solve (``auto`` where the pairs fit),
     # or per-queue solves that wait for the biggest queue.
-    with ThreadPoolExecutor(max_workers=1, thread_name_prefix="random-baseline") as pool:
-        # given the session, the thread inherits its tags too (and Spark logs no UserWarning)
-        random_future = pool.submit(inheritable_thread_target(spark)(_random_baseline), scored,
-                                    settings.random_seed, timer)
+    with beside(spark, _random_baseline, scored, settings.random_seed, timer,
+                name="random-baseline") as random_future:
         with timer.step("matching", lane="policy"):
             result = match_shared_capacity(scored, strategy, keep=PLAN_KEEP,
                                            max_exact_pairs=settings.max_exact_pairs)
