@@ -2,7 +2,7 @@
 
     .venv/bin/python bench/day_writes.py --lake demo/lakehouse --date 2026-01-11   # after `make demo`
 
-For every table a day rewrites by date (``replace_partition`` and ``replace_range``: 17 of the
+For every table a day rewrites by date (``replace_partition`` and ``replace_range``: 18 of the
 demo's tables), reads the rows the lake holds for ``--date`` (the three as-of days ending there
 for the feature tables, as a demo day's late-data rebuild writes them), spreads them over
 ``spark.sql.shuffle.partitions`` partitions as a job's last shuffle leaves them, and persists
